@@ -63,7 +63,6 @@ type extra struct {
 	token, openKfID                       string
 	authAdd, authDel                      []string
 	kfAccount, fromKfAccount, toKfAccount string
-	msg                                   Message
 }
 
 // KfMsgOrEvent is the payload of a kf_msg_or_event callback. The callback
@@ -174,10 +173,19 @@ func (e Event) KfSwitchSession() (KfSwitchSession, bool) {
 }
 
 // Message returns the common fields of an Official Account user message,
-// and false if e is an event (MsgType "event") or has no MsgType.
+// and false if e is an event (MsgType "event") or has no MsgType. It
+// decodes them from Raw on each call (they are checked, but not kept, when
+// the callback is received, so that events stay small on the hot path).
 func (e Event) Message() (Message, bool) {
 	if e.MsgType == "" || e.MsgType == MsgTypeEvent {
 		return Message{}, false
 	}
-	return e.x.msg, true
+	var (
+		scratch Event
+		m       Message
+	)
+	if err := parseInto(e.Raw, "", &scratch, &m); err != nil {
+		return Message{}, false
+	}
+	return m, true
 }

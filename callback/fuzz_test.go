@@ -31,7 +31,7 @@ func FuzzParseEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		ev, err := parseEvent(in)
+		ev, err := parseEvent(in, "")
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -41,7 +41,7 @@ func FuzzParseEvent(f *testing.F) {
 		if !bytes.Equal(ev.Raw, in) {
 			t.Fatal("Raw differs from the input")
 		}
-				for _, v := range []string{ev.ToUserName, ev.FromUserName, ev.MsgType, ev.Event, ev.AgentID, ev.x.token, ev.x.openKfID} {
+		for _, v := range []string{ev.ToUserName, ev.FromUserName, ev.MsgType, ev.Event, ev.AgentID, ev.x.token, ev.x.openKfID} {
 			// Without entities, comments and CDATA, a value is one trimmed
 			// text segment.
 			if !strings.Contains(string(in), "&") && !strings.Contains(string(in), "<!") &&
@@ -49,7 +49,7 @@ func FuzzParseEvent(f *testing.F) {
 				t.Fatalf("value %q not in input", v)
 			}
 		}
-		ev2, err := parseEvent(in)
+		ev2, err := parseEvent(in, "")
 		if err != nil || ev2.Event != ev.Event || ev2.MsgType != ev.MsgType || len(ev2.x.authAdd) != len(ev.x.authAdd) {
 			t.Fatal("parsing is not deterministic")
 		}

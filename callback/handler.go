@@ -71,7 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, err)
 			return
 		}
-		dup, err := h.enqueue(ev)
+		dup, err := h.enqueue(&ev)
 		if err != nil {
 			h.reject(w, r, err)
 			return
@@ -154,10 +154,11 @@ func (h *Handler) Check(r *http.Request) (Event, error) {
 	if err := requireParams(q.msgSignature, "msg_signature", q.timestamp, q.nonce); err != nil {
 		return Event{}, err
 	}
-	_, encrypt, _, err := wxcrypto.ParseEncryptedPostBody(body)
+	encB, err := parseEnvelope(body)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: outer envelope: %w", ErrMalformed, err)
+		return Event{}, fmt.Errorf("outer envelope: %w", err)
 	}
+	encrypt := string(encB)
 	c1, c2 := h.verify(q.msgSignature, q.timestamp, q.nonce, encrypt, now)
 	if c1 == nil {
 		return Event{}, ErrBadSignature
@@ -169,7 +170,7 @@ func (h *Handler) Check(r *http.Request) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	ev, err := parseEvent(msg)
+	ev, err := parseEvent(msg, h.receiverID)
 	if err != nil {
 		return Event{}, fmt.Errorf("decrypted message: %w", err)
 	}
@@ -190,7 +191,7 @@ func (h *Handler) checkPlain(q params, body []byte, now time.Time) (Event, error
 	if err := h.checkTimestamp(q.timestamp, now); err != nil {
 		return Event{}, err
 	}
-	ev, err := parseEvent(append([]byte(nil), body...))
+	ev, err := parseEvent(append([]byte(nil), body...), "")
 	if err != nil {
 		return Event{}, err
 	}
@@ -366,7 +367,7 @@ func (h *Handler) readBody(r *http.Request, bp *[]byte) ([]byte, error) {
 // duplicate check, the non-blocking send and the recording happen under
 // one lock, so that concurrent retries are delivered once, and an event
 // that could not be queued is not recorded (its retry will be delivered).
-func (h *Handler) enqueue(ev Event) (dup bool, err error) {
+func (h *Handler) enqueue(ev *Event) (dup bool, err error) {
 	key := maphash.Bytes(h.seed, ev.Raw)
 	now := h.now().UnixNano()
 	h.mu.Lock()
@@ -378,7 +379,7 @@ func (h *Handler) enqueue(ev Event) (dup bool, err error) {
 		return true, nil
 	}
 	select {
-	case h.queue <- ev:
+	case h.queue <- *ev:
 		h.dedup.add(key, now)
 		return false, nil
 	default:

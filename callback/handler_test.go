@@ -899,20 +899,19 @@ func TestOfficialAccountSafeMode(t *testing.T) {
 func checkReplyEnvelope(t *testing.T, env []byte, token, key, receiver string, want []byte, now time.Time) {
 	t.Helper()
 	fields := map[string]string{}
-	p := xmlParser{s: string(env)}
-	if _, _, err := p.openTag(); err != nil {
+	p := xmlParser{s: env}
+	if err := p.begin(); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.HasPrefix(p.s[p.pos:], "</xml>") {
-		name, _, err := p.openTag()
+	for {
+		c, err := p.next()
 		if err != nil {
 			t.Fatalf("envelope %s: %v", env, err)
 		}
-		val, _, err := p.content(name, 1)
-		if err != nil {
-			t.Fatal(err)
+		if c.done {
+			break
 		}
-		fields[name] = val
+		fields[string(c.name)] = string(c.val)
 	}
 	if fields["TimeStamp"] != strconv.FormatInt(now.Unix(), 10) || fields["Nonce"] == "" {
 		t.Errorf("envelope fields %v", fields)

@@ -13,32 +13,54 @@ func BenchmarkParts(b *testing.B) {
 	key, _ := wxcrypto.ParseKey(testKey)
 	_, enc, _, _ := wxcrypto.ParseEncryptedPostBody(reqs[0].body)
 	msg, _ := key.DecryptFor(enc, testCorpID)
-	b.Run("outer", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			wxcrypto.ParseEncryptedPostBody(reqs[0].body)
-		}
-	})
-	b.Run("query", func(b *testing.B) {
-		for b.Loop() {
-			parseQuery(reqs[0].rawQuery)
-		}
-	})
-	b.Run("inner", func(b *testing.B) {
-		for b.Loop() {
-			parseEvent(msg)
-		}
-	})
+	run := func(name string, f func(i int)) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := startCPU(b)
+			i := 0
+			for b.Loop() {
+				f(i)
+				i++
+			}
+			cpu.report(b)
+		})
+	}
+	run("outer", func(int) { wxcrypto.ParseEncryptedPostBody(reqs[0].body) })
+	run("envelope", func(int) { parseEnvelope(reqs[0].body) })
+	run("envelope+string", func(int) { e, _ := parseEnvelope(reqs[0].body); sink = string(e) })
+	run("query", func(int) { parseQuery(reqs[0].rawQuery) })
+	run("inner", func(int) { parseEvent(msg, testCorpID) })
 	h, _ := New(Config{Token: testToken, EncodingAESKey: testKey, ReceiverID: testCorpID, DedupSize: 256,
 		Now: func() time.Time { return testNow }, OnEvent: func(context.Context, Event) {}})
-	ev, _ := parseEvent(msg)
-	b.Run("enqueue", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			ev.Raw[len(ev.Raw)-1-i%4] ^= byte(i)
-			i++
-			h.enqueue(ev)
+	ev, _ := parseEvent(msg, testCorpID)
+	run("enqueue", func(i int) {
+		ev.Raw[len(ev.Raw)-1] = byte(i)
+		ev.Raw[len(ev.Raw)-2] = byte(i >> 8)
+		if dup, _ := h.enqueue(&ev); !dup {
 			<-h.queue
 		}
 	})
+	run("verify", func(int) { h.verify(reqs[0].rawQuery[14:54], "1740830400", "x", enc, testNow) })
+}
+
+func BenchmarkOuterMine(b *testing.B) {
+	reqs := benchRequests(b, 1)
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	for b.Loop() {
+		parseEnvelope(reqs[0].body)
+	}
+	cpu.report(b)
+}
+
+var sink string
+
+func BenchmarkAllocOnly(b *testing.B) {
+	reqs := benchRequests(b, 1)
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	for b.Loop() {
+		sink = string(reqs[0].body)
+	}
+	cpu.report(b)
 }

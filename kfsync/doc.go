@@ -23,9 +23,13 @@
 // processes either. A pull takes the lease, loads the committed cursor, and
 // reads pages while has_more is 1, empty pages included. For each message
 // it skips the msgids already handled (Deduper), calls the Handler, and
-// marks the message handled right after the handler succeeded; the cursor
-// is committed at the end of the page, after the handler succeeded for
-// every message before it. A handler error stops the account's pull: it
+// marks the message handled once the handler succeeded: at once with a
+// plain Store (Mark), or with a Committer in the page's commit, which
+// also carries the messages handled before a failure (a progress commit),
+// so that a failure in the middle of a page never re-handles the earlier
+// messages. The cursor is committed at the end of the page, after the
+// handler succeeded for every message before it. A handler error stops the
+// account's pull: it
 // backs off (jittered exponential, reset after a healthy period) and
 // retries from the last committed cursor, skipping the messages already
 // handled. Callback tokens are queued per account and used while valid, so

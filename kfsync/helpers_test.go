@@ -137,7 +137,9 @@ func (f *fakeSource) add(openKfID string, n int) {
 	}
 }
 
-func apiErr(code kf.ErrCode) error { return &kf.APIError{Op: "kf/sync_msg", Code: code, Msg: "scripted"} }
+func apiErr(code kf.ErrCode) error {
+	return &kf.APIError{Op: "kf/sync_msg", Code: code, Msg: "scripted"}
+}
 
 func (f *fakeSource) Calls() []kf.SyncMsgRequest {
 	f.mu.Lock()

@@ -249,7 +249,7 @@ func TestE2EExpiredCallbackToken(t *testing.T) {
 		c := newCounter()
 		s, _ := kfsync.New(fastClient(srv).Messages, c.handle, kfsync.WithPollInterval(0), fastBackoff)
 		want := send(t, srv, wkA, 20)
-		notify(t, srv, s, wkA)          // queued before Run
+		notify(t, srv, s, wkA)        // queued before Run
 		srv.Advance(11 * time.Minute) // expired on the platform, not on our clock
 		run(t, s)
 		waitFor(t, "all handled", 10*time.Second, func() bool { return c.len() == len(want) })
@@ -347,7 +347,7 @@ func TestE2ESeveralInstancesWithALocker(t *testing.T) {
 	var syncers []*kfsync.Syncer
 	for i := range 3 {
 		s, err := kfsync.New(fastClient(srv).Messages, c.handle, kfsync.WithStore(store), kfsync.WithLocker(locker),
-			kfsync.WithLeaseTTL(300*time.Millisecond), kfsync.WithPollInterval(0), kfsync.WithPageLimit(20),
+			kfsync.WithLeaseTTL(time.Second), kfsync.WithPollInterval(0), kfsync.WithPageLimit(20),
 			kfsync.WithOwner(fmt.Sprint("instance-", i)), fastBackoff)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,6 +216,9 @@ func TestLeaseLostMidBatchDoesNotCommit(t *testing.T) {
 	}
 	start(t, a)
 	start(t, b)
+	var relOnce sync.Once
+	unblock := func() { relOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
 	a.Notify("wkA", "")
 	<-entered
 	eventually(t, "renewal timer", func() bool { return clk.Timers() >= 1 })
@@ -224,7 +228,7 @@ func TestLeaseLostMidBatchDoesNotCommit(t *testing.T) {
 	b.Notify("wkA", "")
 	eventually(t, "B handled everything", func() bool { return cB.count() == 3 })
 	eventually(t, "B committed", func() bool { c, _ := store.Load(t.Context(), "wkA"); return c == "c3" })
-	close(release)
+	unblock()
 	eventually(t, "A stopped", func() bool { return a.Stats().ErrorsByStage[StageLease] == 1 })
 
 	want := []string{`fence 2 owner B cursor "c3" n=3 err=false`}
@@ -254,7 +258,7 @@ func TestSyncersSharingALockerNeverOverlap(t *testing.T) {
 	var syncers []*Syncer
 	for i := range 3 {
 		s, err := New(src, c.handle, WithStore(store), WithLocker(locker), WithPollInterval(0),
-			WithLeaseTTL(300*time.Millisecond), WithOwner(fmt.Sprint("inst", i)),
+			WithLeaseTTL(time.Second), WithOwner(fmt.Sprint("inst", i)),
 			WithBackoff(Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}))
 		if err != nil {
 			t.Fatal(err)
@@ -297,4 +301,76 @@ func TestSyncersSharingALockerNeverOverlap(t *testing.T) {
 		busy += s.Stats().LeaseBusy
 	}
 	t.Logf("lease busy retries: %d", busy)
+}
+
+// flakyLocker fails the first renewals with a transient error.
+type flakyLocker struct {
+	*MemoryLocker
+	mu        sync.Mutex
+	failRenew int
+	renewals  int
+}
+
+func (f *flakyLocker) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	f.mu.Lock()
+	f.renewals++
+	fail := f.failRenew > 0
+	if fail {
+		f.failRenew--
+	}
+	f.mu.Unlock()
+	if fail {
+		return Lease{}, errors.New("redis: i/o timeout")
+	}
+	return f.MemoryLocker.Renew(ctx, l, ttl)
+}
+
+// TestLeaseIsRenewedDuringALongHandler: a handler that runs for twice the
+// lease TTL keeps the lease (renewed every third of it, a transient renewal
+// error retried) and commits.
+func TestLeaseIsRenewedDuringALongHandler(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	locker := &flakyLocker{MemoryLocker: NewMemoryLocker(MemoryClock(clk.Now)), failRenew: 1}
+	store := &fenceLog{MemoryStore: NewMemoryStore(MemoryClock(clk.Now))}
+	src := newFakeSource()
+	src.add("wkA", 2)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := func(ctx context.Context, m kf.Message) error {
+		if m.MsgID == "wkA-m0" {
+			close(entered)
+			<-release
+		}
+		return ctx.Err()
+	}
+	s, err := New(src, h, WithClock(clk), WithPollInterval(0), WithLocker(locker), WithStore(store),
+		WithLeaseTTL(30*time.Second), WithAccounts("wkA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, s)
+	var relOnce sync.Once
+	unblock := func() { relOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before Run's cleanup, should the test fail
+	<-entered
+	// 10 s steps: renewal due; the first one fails and is retried 1 s later.
+	steps := []time.Duration{10 * time.Second, time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second}
+	for i, d := range steps {
+		eventually(t, fmt.Sprint("renewal timer ", i), func() bool { return clk.Timers() == 1 })
+		clk.Advance(d)
+	}
+	eventually(t, "renewals", func() bool { locker.mu.Lock(); defer locker.mu.Unlock(); return locker.renewals == 6 })
+	unblock()
+	eventually(t, "committed", func() bool { return s.Stats().Pulls == 1 })
+	if st := s.Stats(); st.LeaseLost != 0 || st.Handled != 2 {
+		t.Errorf("stats = %+v", st)
+	}
+	want := []string{`fence 1 owner  cursor "c2" n=2 err=false`}
+	got := store.list()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "fence 1 owner kfsync-") || !strings.HasSuffix(got[0], `cursor "c2" n=2 err=false`) {
+		t.Errorf("commits = %q, want %q (with the random owner)", got, want)
+	}
+	if _, ok := locker.Holder("wkA"); ok {
+		t.Error("lease not released")
+	}
 }

@@ -333,7 +333,7 @@ func TestSplitText(t *testing.T) {
 		{"exactly10!", 10, []string{"exactly10!"}},
 		{"hello world again", 12, []string{"hello world ", "again"}},
 		{"line one\nline two", 12, []string{"line one\n", "line two"}},
-		{"你好世界", 7, []string{"你好", "世界"}},                 // 3-byte runes never cut
+		{"你好世界", 7, []string{"你好", "世界"}},                     // 3-byte runes never cut
 		{"abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}}, // no separator
 		{"a b", 1, []string{"a b"}},                           // max raised to 4
 		{"\xff\xfe\xfd\xfc\xfb\xfa", 4, []string{"\xff\xfe\xfd\xfc", "\xfb\xfa"}},

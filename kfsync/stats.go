@@ -121,9 +121,9 @@ type AccountStats struct {
 // counters are the Syncer's global counters.
 type counters struct {
 	handled, duplicates, pages, emptyPages, pagesToken, pagesTokenless atomic.Int64
-	commits, pulls, polls, notifies                                     atomic.Int64
-	tokensReceived, tokensExpired, tokensRejected                       atomic.Int64
-	leaseLost, leaseBusy, errors                                        atomic.Int64
+	commits, pulls, polls, notifies                                    atomic.Int64
+	tokensReceived, tokensExpired, tokensRejected                      atomic.Int64
+	leaseLost, leaseBusy, errors                                       atomic.Int64
 }
 
 // errorCode extracts the platform code and HTTP status of err.

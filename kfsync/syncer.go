@@ -509,13 +509,14 @@ func (r *run) pages() (Stage, error) {
 		if len(page.MsgList) == 0 {
 			s.ctr.emptyPages.Add(1)
 		}
+		prev := r.cursor
 		if stage, err := r.page(page, tok != "", start); err != nil {
 			return stage, err
 		}
 		if !page.HasMore {
 			return "", nil
 		}
-		if len(page.MsgList) == 0 && (page.NextCursor == "" || page.NextCursor == r.cursor) {
+		if len(page.MsgList) == 0 && (page.NextCursor == "" || page.NextCursor == prev) {
 			if empty++; empty >= s.cfg.maxEmpty {
 				return StageSync, errStalled
 			}
@@ -786,15 +787,17 @@ func (lk *leaseKeeper) lose(cause error) {
 	}
 }
 
-// renew renews the lease every third of its TTL until the pull ends or the
-// lease is lost.
+// renew renews the lease every third of its TTL (a failed renewal is
+// retried every thirtieth) until the pull ends or the lease is lost.
 func (lk *leaseKeeper) renew() {
 	defer close(lk.done)
 	s := lk.s
 	ttl := s.cfg.leaseTTL
+	every, retry := ttl/3, ttl/30
+	period := every
 	for {
 		lk.mu.Lock()
-		wait := min(ttl/3, lk.deadline.Sub(s.cfg.clock.Now()))
+		wait := min(period, lk.deadline.Sub(s.cfg.clock.Now()))
 		lk.mu.Unlock()
 		if wait > 0 {
 			select {
@@ -814,7 +817,7 @@ func (lk *leaseKeeper) renew() {
 			lk.lose(errors.New("not renewed before the deadline"))
 			return
 		}
-		rctx, cancel := context.WithTimeout(lk.ctx, ttl/3)
+		rctx, cancel := context.WithTimeout(lk.ctx, every)
 		l, err := s.cfg.locker.Renew(rctx, lk.lease, ttl)
 		cancel()
 		switch {
@@ -823,6 +826,7 @@ func (lk *leaseKeeper) renew() {
 			lk.lease.Expires = l.Expires
 			lk.deadline = t0.Add(ttl - ttl/10)
 			lk.mu.Unlock()
+			period = every
 		case errors.Is(err, ErrLeaseLost):
 			lk.lose(err)
 			return
@@ -830,11 +834,7 @@ func (lk *leaseKeeper) renew() {
 			return
 		default:
 			s.cfg.log.Warn("kfsync: lease renewal failed, will retry", "open_kfid", lk.lease.OpenKfID, "err", err)
-			select {
-			case <-lk.ctx.Done():
-				return
-			case <-s.cfg.clock.After(ttl / 30):
-			}
+			period = retry
 		}
 	}
 }

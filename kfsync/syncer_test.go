@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -143,6 +144,27 @@ func TestEndlessEmptyPagesBackOff(t *testing.T) {
 	defer mu.Unlock()
 	if len(errs) != 1 || !errors.Is(errs[0], errStalled) {
 		t.Errorf("errors = %v, want one stall", errs)
+	}
+}
+
+// TestEmptyPagesThatMoveTheCursorAreProgress: only empty pages that keep
+// the cursor count toward the stall limit.
+func TestEmptyPagesThatMoveTheCursorAreProgress(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource()
+	src.add("wkA", 1)
+	src.hook = func(req *kf.SyncMsgRequest, n int) (*kf.SyncMsgResponse, error, bool) {
+		if n <= 20 { // 20 empty pages, each with a new cursor
+			return &kf.SyncMsgResponse{NextCursor: fmt.Sprint("c0", strings.Repeat("0", n)), HasMore: true}, nil, true
+		}
+		return nil, nil, false
+	}
+	c := newCollector()
+	s, _ := newTest(t, src, c.handle, WithAccounts("wkA"), WithMaxEmptyPages(3))
+	start(t, s)
+	eventually(t, "handled", func() bool { return c.count() == 1 })
+	if st := s.Stats(); st.Errors != 0 || st.EmptyPages != 20 {
+		t.Errorf("stats = %+v, want 20 empty pages and no stall", st)
 	}
 }
 
@@ -636,10 +658,9 @@ func TestNotifyBeforeRunAndAfterStop(t *testing.T) {
 	stop := start(t, s)
 	eventually(t, "handled", func() bool { return c.count() == 2 && idle(s) })
 	stop()
-	before := runtime.NumGoroutine()
 	s.Notify("wkA", "tok") // after Run returned: no worker starts
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("Notify after stop started goroutines: %d > %d", n, before)
+	if a := s.Stats().Accounts["wkA"]; a.Running || !a.Pending {
+		t.Errorf("after stop: %+v, want pending and not running", a)
 	}
 }
 
@@ -828,4 +849,36 @@ func (f *flakyStore) Commit(ctx context.Context, c Commit) error {
 		return errors.New("disk full")
 	}
 	return f.MemoryStore.Commit(ctx, c)
+}
+
+func TestLoggingIsSilentByDefaultAndNeverShowsTokens(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource()
+	src.tokens = map[string]bool{"SECRET-TOKEN-1": true}
+	src.add("wkA", 2)
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fails := 1
+	h := func(context.Context, kf.Message) error {
+		if fails > 0 {
+			fails--
+			return errors.New("downstream unavailable")
+		}
+		return nil
+	}
+	s, _ := newTest(t, src, h, WithLogger(logger))
+	s.Notify("wkA", "SECRET-TOKEN-1")
+	s.Notify("wkA", "SECRET-TOKEN-2") // rejected (95007)
+	stop := start(t, s)
+	eventually(t, "handled", func() bool { return s.Stats().Handled == 2 })
+	stop()
+	out := buf.String()
+	for _, want := range []string{"pull failed", "downstream unavailable", "stage=handler", "level=DEBUG msg=\"kfsync: page\""} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "SECRET-TOKEN") {
+		t.Errorf("a callback token reached the log:\n%s", out)
+	}
 }

@@ -348,6 +348,20 @@ func (s *Server) Serve(l net.Listener) error {
 	return hs.Serve(l)
 }
 
+// Start serves on l in the background and returns at once; URL is valid
+// when it returns. Serving errors other than http.ErrServerClosed are
+// logged.
+func (s *Server) Start(l net.Listener) {
+	s.mu.Lock()
+	s.url = "http://" + l.Addr().String()
+	s.mu.Unlock()
+	go func() {
+		if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("kftest: serve", "error", err)
+		}
+	}()
+}
+
 // Close stops serving and stops callback delivery.
 func (s *Server) Close() error {
 	s.mu.Lock()
