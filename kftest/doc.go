@@ -220,7 +220,7 @@
 //     one is unconfirmed). Retries follow a timeout or a non-200 answer at
 //     once, without a pause. Each log append posts its own callback (a driver
 //     action that logs two entries posts two).
-//   - Callbacks queued when the server closes are dropped.//
+//   - Callbacks queued when the server closes are dropped.
 // # Administration endpoints: choices
 //
 // Scope: kftest/admin*.go (accounts, contact links, idconvert, servicers,
