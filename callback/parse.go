@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -53,13 +54,20 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 	if m == nil {
 		m = &scratch
 	}
-	var seen uint32
+	var (
+		seen uint32
+		// Values to copy out of raw, copied together at the end into one
+		// allocation.
+		pend  [8]pendingValue
+		npend int
+	)
 	for {
 		c, err := p.next()
 		if err != nil {
 			return err
 		}
 		if c.done {
+			copyValues(pend[:npend])
 			return nil
 		}
 		var (
@@ -140,7 +148,14 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 			return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
 		}
 		if dst != nil {
-			*dst = intern(c.val, receiverID)
+			if v, ok := intern(c.val, receiverID); ok {
+				*dst = v
+			} else if npend < len(pend) {
+				pend[npend] = pendingValue{dst, c.val}
+				npend++
+			} else {
+				*dst = string(c.val)
+			}
 			continue
 		}
 		// CreateTime.
@@ -208,44 +223,73 @@ func parseEnvelope(body []byte) ([]byte, error) {
 	return enc, nil
 }
 
-// intern returns b as a string, without allocating for well-known values.
-func intern(b []byte, receiverID string) string {
+// intern returns b as a string without allocating if it is a well-known
+// value (or receiverID), and false otherwise.
+func intern(b []byte, receiverID string) (string, bool) {
 	switch string(b) {
 	case "":
-		return ""
+		return "", true
 	case "event":
-		return "event"
+		return "event", true
 	case EventKfMsgOrEvent:
-		return EventKfMsgOrEvent
+		return EventKfMsgOrEvent, true
 	case EventKfAccountAuthChange:
-		return EventKfAccountAuthChange
+		return EventKfAccountAuthChange, true
 	case EventKfCreateSession:
-		return EventKfCreateSession
+		return EventKfCreateSession, true
 	case EventKfCloseSession:
-		return EventKfCloseSession
+		return EventKfCloseSession, true
 	case EventKfSwitchSession:
-		return EventKfSwitchSession
+		return EventKfSwitchSession, true
 	case "sys":
-		return "sys"
+		return "sys", true
 	case "text":
-		return "text"
+		return "text", true
 	case "image":
-		return "image"
+		return "image", true
 	case "voice":
-		return "voice"
+		return "voice", true
 	case "video":
-		return "video"
+		return "video", true
 	case "shortvideo":
-		return "shortvideo"
+		return "shortvideo", true
 	case "location":
-		return "location"
+		return "location", true
 	case "link":
-		return "link"
+		return "link", true
 	}
 	if receiverID != "" && string(b) == receiverID {
-		return receiverID
+		return receiverID, true
 	}
-	return string(b)
+	return "", false
+}
+
+// pendingValue is a value to be copied into *dst.
+type pendingValue struct {
+	dst *string
+	val []byte
+}
+
+// copyValues copies the values into one new string and points each
+// destination at its part, so that an event costs one allocation however
+// many fields it has.
+func copyValues(vs []pendingValue) {
+	n := 0
+	for _, v := range vs {
+		n += len(v.val)
+	}
+	if n == 0 {
+		return
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, v := range vs {
+		sb.Write(v.val)
+	}
+	all := sb.String()
+	for _, v := range vs {
+		*v.dst, all = all[:len(v.val)], all[len(v.val):]
+	}
 }
 
 // parseUnix parses a non-negative decimal number of seconds.

@@ -221,6 +221,7 @@
 //     once, without a pause. Each log append posts its own callback (a driver
 //     action that logs two entries posts two).
 //   - Callbacks queued when the server closes are dropped.
+//
 // # Administration endpoints: choices
 //
 // Scope: kftest/admin*.go (accounts, contact links, idconvert, servicers,
