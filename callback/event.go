@@ -52,7 +52,8 @@ type Event struct {
 	// AgentID is the AgentID element of WeCom app callbacks, if present.
 	AgentID string
 	// Raw is the decrypted XML message (the request body in plain mode).
-	// It is owned by the Event.
+	// It belongs to the Event, and the typed accessors read from it: do
+	// not modify it.
 	Raw []byte
 
 	x extra
@@ -60,7 +61,10 @@ type Event struct {
 
 // extra holds the type-specific fields behind the typed accessors.
 type extra struct {
-	token, openKfID                       string
+	// token and openKfID alias Raw (or, rarely, a buffer of their own):
+	// kf_msg_or_event is the hot path, and its accessor makes the strings
+	// on the worker, off the request path.
+	token, openKfID                       []byte
 	authAdd, authDel                      []string
 	kfAccount, fromKfAccount, toKfAccount string
 }
@@ -130,7 +134,7 @@ func (e Event) KfMsgOrEvent() (KfMsgOrEvent, bool) {
 	if e.MsgType != MsgTypeEvent || e.Event != EventKfMsgOrEvent {
 		return KfMsgOrEvent{}, false
 	}
-	return KfMsgOrEvent{Token: e.x.token, OpenKfID: e.x.openKfID, CreateTime: e.CreateTime}, true
+	return KfMsgOrEvent{Token: string(e.x.token), OpenKfID: string(e.x.openKfID), CreateTime: e.CreateTime}, true
 }
 
 // KfAccountAuthChange returns the kf_account_auth_change payload, and

@@ -41,7 +41,7 @@ func FuzzParseEvent(f *testing.F) {
 		if !bytes.Equal(ev.Raw, in) {
 			t.Fatal("Raw differs from the input")
 		}
-		for _, v := range []string{ev.ToUserName, ev.FromUserName, ev.MsgType, ev.Event, ev.AgentID, ev.x.token, ev.x.openKfID} {
+		for _, v := range []string{ev.ToUserName, ev.FromUserName, ev.MsgType, ev.Event, ev.AgentID, string(ev.x.token), string(ev.x.openKfID)} {
 			// Without entities, comments and CDATA, a value is one trimmed
 			// text segment.
 			if !strings.Contains(string(in), "&") && !strings.Contains(string(in), "<!") &&

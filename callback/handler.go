@@ -66,12 +66,13 @@ var errMethod = errors.New("callback: method not allowed")
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
-		ev, err := h.Check(r)
+		now := h.now()
+		ev, err := h.check(r, now)
 		if err != nil {
 			h.reject(w, r, err)
 			return
 		}
-		dup, err := h.enqueue(&ev)
+		dup, err := h.enqueue(&ev, now)
 		if err != nil {
 			h.reject(w, r, err)
 			return
@@ -134,7 +135,11 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) {
 // r.Method, and neither deduplicates nor delivers the event; ServeHTTP
 // does that.
 func (h *Handler) Check(r *http.Request) (Event, error) {
-	now := h.now()
+	return h.check(r, h.now())
+}
+
+// check is Check at time now.
+func (h *Handler) check(r *http.Request, now time.Time) (Event, error) {
 	bp := bodyPool.Get().(*[]byte)
 	defer putBody(bp)
 	body, err := h.readBody(r, bp)
@@ -281,7 +286,7 @@ func (h *Handler) verify(sig, timestamp, nonce, encrypt string, now time.Time) (
 
 // checkTimestamp enforces the replay window.
 func (h *Handler) checkTimestamp(timestamp string, now time.Time) error {
-	ts, ok := parseUnix(timestamp)
+	ts, ok := parseUnixString(timestamp)
 	if !ok {
 		return fmt.Errorf("%w: timestamp is not a decimal number of seconds", ErrStaleTimestamp)
 	}
@@ -312,6 +317,22 @@ func (h *Handler) decrypt(c1, c2 *creds, b64 string) ([]byte, error) {
 		// wxcrypto errors name the failing step, never the content.
 		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}
+}
+
+// parseUnixString parses a non-negative decimal number of seconds.
+func parseUnixString(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // bodyPool recycles request body buffers.
@@ -367,9 +388,9 @@ func (h *Handler) readBody(r *http.Request, bp *[]byte) ([]byte, error) {
 // duplicate check, the non-blocking send and the recording happen under
 // one lock, so that concurrent retries are delivered once, and an event
 // that could not be queued is not recorded (its retry will be delivered).
-func (h *Handler) enqueue(ev *Event) (dup bool, err error) {
+func (h *Handler) enqueue(ev *Event, at time.Time) (dup bool, err error) {
 	key := maphash.Bytes(h.seed, ev.Raw)
-	now := h.now().UnixNano()
+	now := at.UnixNano()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {

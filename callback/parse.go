@@ -70,76 +70,84 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 			copyValues(pend[:npend])
 			return nil
 		}
-		var (
-			dst *string
-			bit uint32
-		)
-		switch string(c.name) {
-		case "ToUserName":
-			dst, bit = &ev.ToUserName, 1<<0
-		case "FromUserName":
-			dst, bit = &ev.FromUserName, 1<<1
-		case "CreateTime":
-			bit = 1 << 2
-		case "MsgType":
-			dst, bit = &ev.MsgType, 1<<3
-		case "Event":
-			dst, bit = &ev.Event, 1<<4
-		case "AgentID":
-			dst, bit = &ev.AgentID, 1<<5
-		case "Token":
-			dst, bit = &ev.x.token, 1<<6
-		case "OpenKfId":
-			dst, bit = &ev.x.openKfID, 1<<7
-		case "KfAccount":
-			dst, bit = &ev.x.kfAccount, 1<<8
-		case "FromKfAccount":
-			dst, bit = &ev.x.fromKfAccount, 1<<9
-		case "ToKfAccount":
-			dst, bit = &ev.x.toKfAccount, 1<<10
-		case "MsgId":
-			dst, bit = &m.MsgID, 1<<11
-		case "Content":
-			dst, bit = &m.Content, 1<<12
-		case "PicUrl":
-			dst, bit = &m.PicURL, 1<<13
-		case "MediaId":
-			dst, bit = &m.MediaID, 1<<14
-		case "Format":
-			dst, bit = &m.Format, 1<<15
-		case "Recognition":
-			dst, bit = &m.Recognition, 1<<16
-		case "ThumbMediaId":
-			dst, bit = &m.ThumbMediaID, 1<<17
-		case "Location_X":
-			dst, bit = &m.LocationX, 1<<18
-		case "Location_Y":
-			dst, bit = &m.LocationY, 1<<19
-		case "Scale":
-			dst, bit = &m.Scale, 1<<20
-		case "Label":
-			dst, bit = &m.Label, 1<<21
-		case "Title":
-			dst, bit = &m.Title, 1<<22
-		case "Description":
-			dst, bit = &m.Description, 1<<23
-		case "Url":
-			dst, bit = &m.URL, 1<<24
-		case "AuthAddOpenKfId":
-			if !c.simple {
-				return p.failAt(c.start, "element <AuthAddOpenKfId> must have simple content")
-			}
-			ev.x.authAdd = append(ev.x.authAdd, string(c.val))
-			continue
-		case "AuthDelOpenKfId":
-			if !c.simple {
-				return p.failAt(c.start, "element <AuthDelOpenKfId> must have simple content")
-			}
-			ev.x.authDel = append(ev.x.authDel, string(c.val))
-			continue
-		default:
+		f := lookupField(c.name)
+		var dst *string
+		switch f {
+		case fieldNone:
 			continue // unknown element: skipped
+		case fieldToken, fieldOpenKfID:
+			// Kept as slices of raw: see extra.
+			bit := uint32(1) << f
+			if seen&bit != 0 {
+				return p.failAt(c.start, "repeated <"+string(c.name)+"> element")
+			}
+			seen |= bit
+			if !c.simple {
+				return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
+			}
+			if f == fieldToken {
+				ev.x.token = c.val
+			} else {
+				ev.x.openKfID = c.val
+			}
+			continue
+		case fieldAuthAdd, fieldAuthDel:
+			if !c.simple {
+				return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
+			}
+			if f == fieldAuthAdd {
+				ev.x.authAdd = append(ev.x.authAdd, string(c.val))
+			} else {
+				ev.x.authDel = append(ev.x.authDel, string(c.val))
+			}
+			continue
+		case fieldToUserName:
+			dst = &ev.ToUserName
+		case fieldFromUserName:
+			dst = &ev.FromUserName
+		case fieldCreateTime:
+		case fieldMsgType:
+			dst = &ev.MsgType
+		case fieldEvent:
+			dst = &ev.Event
+		case fieldAgentID:
+			dst = &ev.AgentID
+		case fieldKfAccount:
+			dst = &ev.x.kfAccount
+		case fieldFromKfAccount:
+			dst = &ev.x.fromKfAccount
+		case fieldToKfAccount:
+			dst = &ev.x.toKfAccount
+		case fieldMsgID:
+			dst = &m.MsgID
+		case fieldContent:
+			dst = &m.Content
+		case fieldPicURL:
+			dst = &m.PicURL
+		case fieldMediaID:
+			dst = &m.MediaID
+		case fieldFormat:
+			dst = &m.Format
+		case fieldRecognition:
+			dst = &m.Recognition
+		case fieldThumbMediaID:
+			dst = &m.ThumbMediaID
+		case fieldLocationX:
+			dst = &m.LocationX
+		case fieldLocationY:
+			dst = &m.LocationY
+		case fieldScale:
+			dst = &m.Scale
+		case fieldLabel:
+			dst = &m.Label
+		case fieldTitle:
+			dst = &m.Title
+		case fieldDescription:
+			dst = &m.Description
+		case fieldURL:
+			dst = &m.URL
 		}
+		bit := uint32(1) << f
 		if seen&bit != 0 {
 			return p.failAt(c.start, "repeated <"+string(c.name)+"> element")
 		}
@@ -165,6 +173,106 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 		}
 		ev.CreateTime = time.Unix(n, 0)
 	}
+}
+
+// field identifies a known child element of <xml>.
+type field uint8
+
+const (
+	fieldNone field = iota
+	fieldToUserName
+	fieldFromUserName
+	fieldCreateTime
+	fieldMsgType
+	fieldEvent
+	fieldAgentID
+	fieldToken
+	fieldOpenKfID
+	fieldKfAccount
+	fieldFromKfAccount
+	fieldToKfAccount
+	fieldMsgID
+	fieldContent
+	fieldPicURL
+	fieldMediaID
+	fieldFormat
+	fieldRecognition
+	fieldThumbMediaID
+	fieldLocationX
+	fieldLocationY
+	fieldScale
+	fieldLabel
+	fieldTitle
+	fieldDescription
+	fieldURL
+	fieldAuthAdd
+	fieldAuthDel
+	numFields
+)
+
+// fieldNames maps each field to its element name.
+var fieldNames = [numFields]string{
+	fieldToUserName:    "ToUserName",
+	fieldFromUserName:  "FromUserName",
+	fieldCreateTime:    "CreateTime",
+	fieldMsgType:       "MsgType",
+	fieldEvent:         "Event",
+	fieldAgentID:       "AgentID",
+	fieldToken:         "Token",
+	fieldOpenKfID:      "OpenKfId",
+	fieldKfAccount:     "KfAccount",
+	fieldFromKfAccount: "FromKfAccount",
+	fieldToKfAccount:   "ToKfAccount",
+	fieldMsgID:         "MsgId",
+	fieldContent:       "Content",
+	fieldPicURL:        "PicUrl",
+	fieldMediaID:       "MediaId",
+	fieldFormat:        "Format",
+	fieldRecognition:   "Recognition",
+	fieldThumbMediaID:  "ThumbMediaId",
+	fieldLocationX:     "Location_X",
+	fieldLocationY:     "Location_Y",
+	fieldScale:         "Scale",
+	fieldLabel:         "Label",
+	fieldTitle:         "Title",
+	fieldDescription:   "Description",
+	fieldURL:           "Url",
+	fieldAuthAdd:       "AuthAddOpenKfId",
+	fieldAuthDel:       "AuthDelOpenKfId",
+}
+
+// fieldSlots is a small perfect-hash table from element name to field,
+// built (and checked for collisions) at init. A Go string switch over
+// these names costs several string comparisons per element; this costs
+// one.
+var fieldSlots = func() (t [64]field) {
+	for f := fieldNone + 1; f < numFields; f++ {
+		h := fieldHash([]byte(fieldNames[f]))
+		if t[h] != fieldNone {
+			panic("callback: field hash collision: " + fieldNames[f] + ", " + fieldNames[t[h]])
+		}
+		t[h] = f
+	}
+	return t
+}()
+
+// fieldHash hashes a name by its length and three of its bytes (the
+// multipliers were searched for to make the known names collision-free).
+func fieldHash(name []byte) int {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return (n + int(name[0])*9 + int(name[n/3])*3 + int(name[n-1])*4) & 63
+}
+
+// lookupField returns the field named name, or fieldNone.
+func lookupField(name []byte) field {
+	f := fieldSlots[fieldHash(name)]
+	if f != fieldNone && string(name) == fieldNames[f] {
+		return f
+	}
+	return fieldNone
 }
 
 // parseEnvelope extracts the Encrypt value from the outer XML of an
@@ -223,40 +331,31 @@ func parseEnvelope(body []byte) ([]byte, error) {
 	return enc, nil
 }
 
+// knownValues are the values that intern returns without allocating,
+// grouped by length.
+var knownValues = func() (t [32][]string) {
+	for _, v := range []string{
+		MsgTypeEvent, EventKfMsgOrEvent, EventKfAccountAuthChange,
+		EventKfCreateSession, EventKfCloseSession, EventKfSwitchSession,
+		"sys", "text", "image", "voice", "video", "shortvideo", "location", "link",
+	} {
+		t[len(v)] = append(t[len(v)], v)
+	}
+	return t
+}()
+
 // intern returns b as a string without allocating if it is a well-known
 // value (or receiverID), and false otherwise.
 func intern(b []byte, receiverID string) (string, bool) {
-	switch string(b) {
-	case "":
+	if len(b) == 0 {
 		return "", true
-	case "event":
-		return "event", true
-	case EventKfMsgOrEvent:
-		return EventKfMsgOrEvent, true
-	case EventKfAccountAuthChange:
-		return EventKfAccountAuthChange, true
-	case EventKfCreateSession:
-		return EventKfCreateSession, true
-	case EventKfCloseSession:
-		return EventKfCloseSession, true
-	case EventKfSwitchSession:
-		return EventKfSwitchSession, true
-	case "sys":
-		return "sys", true
-	case "text":
-		return "text", true
-	case "image":
-		return "image", true
-	case "voice":
-		return "voice", true
-	case "video":
-		return "video", true
-	case "shortvideo":
-		return "shortvideo", true
-	case "location":
-		return "location", true
-	case "link":
-		return "link", true
+	}
+	if len(b) < len(knownValues) {
+		for _, v := range knownValues[len(b)] {
+			if string(b) == v {
+				return v, true
+			}
+		}
 	}
 	if receiverID != "" && string(b) == receiverID {
 		return receiverID, true
@@ -293,7 +392,7 @@ func copyValues(vs []pendingValue) {
 }
 
 // parseUnix parses a non-negative decimal number of seconds.
-func parseUnix[T ~string | ~[]byte](s T) (int64, bool) {
+func parseUnix(s []byte) (int64, bool) {
 	if len(s) == 0 || len(s) > 18 {
 		return 0, false
 	}
@@ -336,8 +435,23 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // hasPrefix reports whether b starts with s, without allocating.
 func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
 
+// indexCDATAEnd returns the index of the first "]]>" in b, or -1. It is
+// bytes.Index specialised for short CDATA sections, which it finds faster.
+func indexCDATAEnd(b []byte) int {
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:], ']')
+		if i < 0 {
+			return -1
+		}
+		j := off + i
+		if j+2 < len(b) && b[j+1] == ']' && b[j+2] == '>' {
+			return j
+		}
+		off = j + 1
+	}
+}
+
 var (
-	cdataEnd   = []byte("]]>")
 	commentEnd = []byte("-->")
 	declEnd    = []byte("?>")
 )
@@ -575,7 +689,7 @@ func (p *xmlParser) content(name []byte, depth int) (val []byte, simple bool, er
 			v.text(text)
 			p.pos += end
 		case next == '!' && hasPrefix(rest, "<![CDATA["):
-			end := bytes.Index(rest[9:], cdataEnd)
+			end := indexCDATAEnd(rest[9:])
 			if end < 0 {
 				return nil, false, p.fail("unterminated CDATA section")
 			}
@@ -620,7 +734,7 @@ func (p *xmlParser) simpleContent(name []byte) ([]byte, bool) {
 		n   int // bytes before the end tag
 	)
 	if hasPrefix(rest, "<![CDATA[") {
-		end := bytes.Index(rest[9:], cdataEnd)
+		end := indexCDATAEnd(rest[9:])
 		if end < 0 {
 			return nil, false
 		}

@@ -36,7 +36,7 @@ func BenchmarkParts(b *testing.B) {
 	run("enqueue", func(i int) {
 		ev.Raw[len(ev.Raw)-1] = byte(i)
 		ev.Raw[len(ev.Raw)-2] = byte(i >> 8)
-		if dup, _ := h.enqueue(&ev); !dup {
+		if dup, _ := h.enqueue(&ev, testNow); !dup {
 			<-h.queue
 		}
 	})

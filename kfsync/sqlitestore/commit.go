@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wxkf/kf/kfsync"
 )
@@ -45,11 +46,18 @@ func (s *Store) Seen(ctx context.Context, openKfID string, msgIDs []string) ([]b
 	if len(msgIDs) == 0 {
 		return out, nil
 	}
+	now := s.cfg.now().UnixMilli()
+	for _, id := range msgIDs {
+		if !utf8.ValidString(id) {
+			// JSON cannot carry it unchanged: one lookup per msgid.
+			return s.seenEach(ctx, openKfID, msgIDs, now, out)
+		}
+	}
 	ids, err := json.Marshal(msgIDs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: dedup lookup: %w", err)
 	}
-	rows, err := s.stSeen.QueryContext(ctx, string(ids), openKfID, s.cfg.now().UnixMilli())
+	rows, err := s.stSeen.QueryContext(ctx, string(ids), openKfID, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: dedup lookup of %s: %w", openKfID, err)
 	}
@@ -65,6 +73,21 @@ func (s *Store) Seen(ctx context.Context, openKfID string, msgIDs []string) ([]b
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: dedup lookup of %s: %w", openKfID, err)
+	}
+	return out, nil
+}
+
+// seenEach is Seen with one query per msgid.
+func (s *Store) seenEach(ctx context.Context, openKfID string, msgIDs []string, now int64, out []bool) ([]bool, error) {
+	for i, id := range msgIDs {
+		var one int
+		err := s.stSeenOne.QueryRowContext(ctx, openKfID, id, now).Scan(&one)
+		switch {
+		case err == nil:
+			out[i] = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("sqlitestore: dedup lookup of %s: %w", openKfID, err)
+		}
 	}
 	return out, nil
 }

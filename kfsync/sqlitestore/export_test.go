@@ -14,3 +14,6 @@ func SetAfterInserts(s *Store, fn func(c *kfsync.Commit) error) {
 var Queries = map[string]string{
 	"seen": sqlSeen, "byCustomer": sqlByCustomer, "byTime": sqlByTime, "prune": sqlPrune,
 }
+
+// Migrations is the number of schema migrations.
+var Migrations = len(migrations)

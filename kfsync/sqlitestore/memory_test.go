@@ -135,14 +135,15 @@ func syncInChild(t *testing.T, n int) memFigures {
 // heap, is bounded by cache_size: 2 MB per connection by default). The
 // syncing process is a child, so that the emulator holding the backlog is
 // not counted. A proportional growth would be 10x; the margins absorb GC
-// pacing and sampling noise.
+// pacing and sampling noise. (Under the race detector the sizes are
+// smaller and the RSS is not checked: its shadow memory grows with time.)
 func TestMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("syncs 110 000 messages")
 	}
 	small, large := 10_000, 100_000
 	if raceEnabled {
-		small, large = 5_000, 50_000
+		small, large = 2_000, 20_000 // the same ratio, in less time
 	}
 	fs := syncInChild(t, small)
 	fl := syncInChild(t, large)
@@ -160,7 +161,7 @@ func TestMemoryFlat(t *testing.T) {
 	if fl.HeapPeak > 2*fs.HeapPeak+8*mb {
 		t.Errorf("peak heap grew from %d to %d bytes for a 10x larger backlog", fs.HeapPeak, fl.HeapPeak)
 	}
-	if fs.VmHWM > 0 && fl.VmHWM > 2*fs.VmHWM+32*mb {
+	if !raceEnabled && fs.VmHWM > 0 && fl.VmHWM > 2*fs.VmHWM+32*mb {
 		t.Errorf("peak RSS grew from %d to %d bytes for a 10x larger backlog", fs.VmHWM, fl.VmHWM)
 	}
 }

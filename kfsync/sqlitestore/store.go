@@ -151,7 +151,7 @@ type Store struct {
 	// Write statements (prepared on w's single connection).
 	stFence, stArchive, stMark, stCommitCursor, stSave, stPrune *sql.Stmt
 	// Read statements.
-	stLoad, stSeen, stByCustomer, stByTime, stCount, stCountAll, stFenceR *sql.Stmt
+	stLoad, stSeen, stSeenOne, stByCustomer, stByTime, stCount, stCountAll, stFenceR *sql.Stmt
 
 	mu        sync.Mutex // serialises the write transactions of this process
 	lastPrune time.Time
@@ -276,6 +276,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.r, &s.stLoad, `SELECT cursor FROM cursors WHERE open_kfid = ?1`},
 		{s.r, &s.stFenceR, `SELECT fence FROM cursors WHERE open_kfid = ?1`},
 		{s.r, &s.stSeen, sqlSeen},
+		{s.r, &s.stSeenOne, `SELECT 1 FROM dedup WHERE open_kfid = ?1 AND msgid = ?2 AND expires_at > ?3`},
 		{s.r, &s.stByCustomer, sqlByCustomer},
 		{s.r, &s.stByTime, sqlByTime},
 		{s.r, &s.stCount, `SELECT count(*) FROM archive WHERE open_kfid = ?1`},

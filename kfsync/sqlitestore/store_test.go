@@ -155,6 +155,9 @@ func TestOpenSettingsAndSchema(t *testing.T) {
 	if err := s.DB().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	if sqlitestore.SchemaVersion != sqlitestore.Migrations {
+		t.Errorf("SchemaVersion %d, %d migrations", sqlitestore.SchemaVersion, sqlitestore.Migrations)
+	}
 	if v := queryInt(t, s.DB(), "PRAGMA user_version"); v != sqlitestore.SchemaVersion {
 		t.Errorf("user_version = %d, want %d", v, sqlitestore.SchemaVersion)
 	}
@@ -249,6 +252,13 @@ func TestSeenMarkTTL(t *testing.T) {
 	}
 	if got := seen(t, s, "wkA", "m0", "m1", "m2", `m"3\`, "m1"); !equal(fmtBools(got), fmtBools([]bool{false, true, false, true, true})) {
 		t.Fatalf("Seen = %v", got)
+	}
+	// Invalid UTF-8 (not expressible in JSON) takes the slow path.
+	if err := s.Mark(ctx, "wkA", "bad\xff", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(t, s, "wkA", "m1", "bad\xff", "bad\xfe", "m0"); !got[0] || !got[1] || got[2] || got[3] {
+		t.Fatalf("Seen with invalid UTF-8 = %v", got)
 	}
 	if got := seen(t, s, "wkB", "m1"); got[0] {
 		t.Fatal("a mark leaked to another account")
