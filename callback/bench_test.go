@@ -65,14 +65,16 @@ func benchRequests(b *testing.B, n int) []benchReq {
 
 func BenchmarkCallback(b *testing.B) {
 	b.Run("handler", func(b *testing.B) {
-		// Full ServeHTTP path: size cap, query, envelope, signature, window,
-		// decrypt, receiver check, parse, dedup (insert and evict: the
-		// requests cycle through a set four times larger than the cache,
-		// so every request is new; the set stays small enough to be
-		// cache-resident, like the single request of floor_crypto)
-		// and the non-blocking hand-off to the queue, which the loop drains
-		// itself (a Run worker on a busy 2-core machine is not scheduled
-		// reliably enough between iterations of a tight loop; in a server
+		// The full ServeHTTP path: size cap, query, envelope, signature,
+		// window, decryption, receiver check, parse, deduplication and the
+		// non-blocking hand-off to the queue.
+		//
+		// The requests cycle through a set four times larger than the
+		// dedup cache, so that every request is new (inserted, and an old
+		// one evicted); the set is small enough to stay in the CPU cache,
+		// like the single request of floor_crypto. The loop drains the
+		// queue itself: a Run worker is not scheduled reliably between
+		// iterations of a tight loop on a busy 2-core machine (in a server
 		// the request goroutine ends and the worker runs).
 		const distinct = 64
 		reqs := benchRequests(b, distinct)

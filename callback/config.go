@@ -76,6 +76,16 @@ type Config struct {
 	// HTTP request has already been acknowledged. A panic in OnEvent is
 	// recovered and logged.
 	OnEvent func(ctx context.Context, ev Event)
+	// Reply, when set, is called on the request goroutine for every new
+	// (not duplicate) verified event, before the event is queued for
+	// OnEvent, and its result is sent as the passive reply: encrypted
+	// with EncryptReply in safe mode, as is in plain mode; nil or empty
+	// answers an empty 200. Official Accounts use it for the
+	// transfer_customer_service reply (see TransferCustomerService);
+	// WeCom KF callbacks take no passive reply. Reply must return well
+	// within the platform's 5 s. A retried (duplicate) callback gets an
+	// empty 200 without calling Reply again.
+	Reply func(ctx context.Context, ev Event) []byte
 	// QueueSize is the capacity of the queue between ServeHTTP and the
 	// workers (default DefaultQueueSize). When the queue is full,
 	// ServeHTTP answers 503 so that the platform retries later.
@@ -103,11 +113,13 @@ type Config struct {
 	// clock in tests.
 	Now func() time.Time
 	// Rand is the randomness source for the nonces and random prefixes of
-	// [Handler.EncryptReply] (default crypto/rand).
+	// [Handler.EncryptReply] (default crypto/rand). It must be safe for
+	// concurrent use if EncryptReply is called concurrently.
 	Rand io.Reader
-	// Logger receives one line per rejected request with the precise
-	// reason (default: discard). Tokens, keys, signature values and
-	// message contents are never logged.
+	// Logger receives a Warn line per rejected request with the precise
+	// reason, an Error line per 503 and per recovered OnEvent panic, and
+	// a Debug line per suppressed duplicate (default: discard). Tokens,
+	// keys, signature values, URLs and message contents are never logged.
 	Logger *slog.Logger
 }
 
@@ -163,6 +175,7 @@ func New(cfg Config) (*Handler, error) {
 		cur:        cur,
 		receiverID: cfg.ReceiverID,
 		onEvent:    cfg.OnEvent,
+		reply:      cfg.Reply,
 		window:     cfg.Window,
 		maxBody:    cfg.MaxBodyBytes,
 		now:        cfg.Now,

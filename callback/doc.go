@@ -32,8 +32,8 @@
 //  2. Query parameters: msg_signature, timestamp and nonce present, not
 //     repeated — [ErrMissingParams], 400. A '+' in the raw query is kept
 //     as '+' (base64), not turned into a space.
-//  3. Outer envelope: <xml> with a non-empty <Encrypt> — [ErrMalformed],
-//     400.
+//  3. Outer envelope: <xml> with exactly one non-empty <Encrypt> —
+//     [ErrMalformed], 400.
 //  4. Signature: msg_signature = sha1(sort(token, timestamp, nonce,
 //     Encrypt)), compared in constant time — [ErrBadSignature], 403.
 //  5. Timestamp within ±Config.Window (default 5 min) of Config.Now, so

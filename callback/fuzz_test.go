@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wxkf/kf/internal/wxcrypto"
 )
 
 var fuzzSeeds = []string{
@@ -130,6 +132,38 @@ func FuzzCheck(f *testing.F) {
 				}
 			}
 			t.Fatalf("VerifyURL error %v wraps no sentinel", err)
+		}
+	})
+}
+
+// FuzzParseEnvelope checks the outer-envelope parser against
+// wxcrypto.ParseEncryptedPostBody, which it replaces on the request path:
+// whatever wxcrypto accepts, parseEnvelope accepts with the same Encrypt
+// value (it is more lenient only about names and about unknown elements
+// with attributes or children, which carry nothing it reads).
+func FuzzParseEnvelope(f *testing.F) {
+	f.Add([]byte(vecPostBody))
+	f.Add([]byte("<xml><Encrypt>a&amp;b</Encrypt></xml>"))
+	f.Add([]byte("<?xml version=\"1.0\"?>\n<xml>\n <ToUserName><![CDATA[x]]></ToUserName>\n <Encrypt> <![CDATA[a]]><![CDATA[b]]> </Encrypt><!-- c --><AgentID/>\n</xml>\n"))
+	f.Add([]byte("<xml><Encrypt></Encrypt></xml>"))
+	f.Add([]byte("<xml><Encrypt>a</Encrypt><Encrypt>b</Encrypt></xml>"))
+	f.Add([]byte("<xml><Encrypt><![CDATA[ a ]]></Encrypt><X>&#x41;&lt;</X></xml>"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := parseEnvelope(body)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+		_, want, _, werr := wxcrypto.ParseEncryptedPostBody(body)
+		if werr != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("wxcrypto accepts (Encrypt %q), parseEnvelope rejects: %v", want, err)
+		}
+		// wxcrypto also trims whitespace inside CDATA at either end;
+		// parseEnvelope keeps CDATA verbatim, like the official libraries.
+		if string(trimRightSpace(trimLeftSpace(got))) != want {
+			t.Fatalf("Encrypt = %q, wxcrypto says %q", got, want)
 		}
 	})
 }

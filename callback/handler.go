@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ type Handler struct {
 	rotationEnds time.Time
 	receiverID   string
 	onEvent      func(context.Context, Event)
+	reply        func(context.Context, Event) []byte
 	window       time.Duration
 	windowSecs   int64
 	maxBody      int64
@@ -72,14 +74,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, r, err)
 			return
 		}
+		var reply []byte
+		if h.reply != nil && !h.isDuplicate(&ev, now) {
+			if reply, err = h.passiveReply(r.Context(), ev); err != nil {
+				h.reject(w, r, err)
+				return
+			}
+		}
 		dup, err := h.enqueue(&ev, now)
 		if err != nil {
 			h.reject(w, r, err)
 			return
 		}
-		if dup && h.log.Enabled(r.Context(), slog.LevelDebug) {
-			h.log.LogAttrs(r.Context(), slog.LevelDebug, "callback: duplicate event acknowledged, not delivered again",
-				slog.String("event", ev.Event), slog.String("msg_type", ev.MsgType))
+		if dup {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "callback: duplicate event acknowledged, not delivered again")
+			reply = nil
+		}
+		if len(reply) > 0 {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(reply)
+			return
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
@@ -408,6 +423,29 @@ func (h *Handler) enqueue(ev *Event, at time.Time) (dup bool, err error) {
 	}
 }
 
+// isDuplicate reports whether ev was already accepted (without recording it).
+func (h *Handler) isDuplicate(ev *Event, at time.Time) bool {
+	key := maphash.Bytes(h.seed, ev.Raw)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dedup.seen(key, at.UnixNano())
+}
+
+// passiveReply calls Config.Reply and wraps its answer for the wire.
+func (h *Handler) passiveReply(ctx context.Context, ev Event) (out []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "callback: Reply panicked", slog.String("panic_type", fmt.Sprintf("%T", v)))
+			out, err = nil, nil
+		}
+	}()
+	plain := h.reply(ctx, ev)
+	if len(plain) == 0 {
+		return nil, nil
+	}
+	return h.EncryptReply(plain)
+}
+
 // Run calls Config.OnEvent for every queued event, on Config.Workers
 // goroutines, until ctx is done. Events may be queued (and acknowledged)
 // before Run is called; they are delivered once it starts. When ctx is
@@ -447,12 +485,14 @@ func (h *Handler) Run(ctx context.Context) error {
 	}
 }
 
-// deliver calls OnEvent, recovering and logging a panic.
+// deliver calls OnEvent, recovering and logging a panic. The panic value
+// is not logged (it may hold event content), only its type and the stack.
 func (h *Handler) deliver(ctx context.Context, ev Event) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "callback: OnEvent panicked",
-				slog.String("event", ev.Event), slog.String("msg_type", ev.MsgType))
+				slog.String("panic_type", fmt.Sprintf("%T", v)),
+				slog.String("stack", string(debug.Stack())))
 		}
 	}()
 	h.onEvent(ctx, ev)

@@ -619,22 +619,22 @@ func TestDedupCache(t *testing.T) {
 	t.Parallel()
 	c := newDedupCache(3, 10)
 	for k := range uint64(3) {
-		c.add(k, 0)
+		c.add(10+k, 0)
 	}
 	for k := range uint64(3) {
-		if !c.seen(k, 9) {
-			t.Errorf("key %d not seen", k)
+		if !c.seen(10+k, 9) {
+			t.Errorf("key %d not seen", 10+k)
 		}
 	}
-	if c.seen(0, 10) {
-		t.Error("key 0 seen after its TTL")
+	if c.seen(10, 10) {
+		t.Error("key 10 seen after its TTL")
 	}
-	c.add(3, 5) // full: evicts key 0
-	if c.seen(0, 5) || !c.seen(3, 5) || !c.seen(1, 5) {
+	c.add(13, 5) // full: evicts key 10
+	if c.seen(10, 5) || !c.seen(13, 5) || !c.seen(11, 5) {
 		t.Error("eviction of the oldest entry failed")
 	}
-	c.add(4, 12) // keys 1, 2 expired (exp 10), key 3 live until 15
-	if c.len() != 2 || !c.seen(3, 12) || !c.seen(4, 12) {
+	c.add(14, 12) // keys 11, 12 expired (exp 10), key 13 live until 15
+	if c.len() != 2 || !c.seen(13, 12) || !c.seen(14, 12) {
 		t.Errorf("expiry failed: %d entries", c.len())
 	}
 	// A key re-added after expiry survives the pop of its older entry.
@@ -903,9 +903,9 @@ func checkReplyEnvelope(t *testing.T, env []byte, token, key, receiver string, w
 	if err := p.begin(); err != nil {
 		t.Fatal(err)
 	}
+	var c child
 	for {
-		c, err := p.next()
-		if err != nil {
+		if err := p.next(&c); err != nil {
 			t.Fatalf("envelope %s: %v", env, err)
 		}
 		if c.done {
@@ -1059,3 +1059,50 @@ func TestCheckWithoutBody(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestDedupCacheModel checks the cache against a simple model, with keys
+// chosen to collide in the hash table.
+func TestDedupCacheModel(t *testing.T) {
+	t.Parallel()
+	const size, ttl = 8, 50
+	c := newDedupCache(size, ttl)
+	type rec struct {
+		key uint64
+		exp int64
+	}
+	var model []rec // insertion order, at most size entries
+	rng := newRand(3)
+	var buf [2]byte
+	now := int64(0)
+	for step := range 20000 {
+		if _, err := io.ReadFull(rng, buf[:]); err != nil {
+			t.Fatal(err)
+		}
+		now += int64(buf[0] % 4)
+		// Few distinct keys, many sharing low bits: collisions and re-adds.
+		key := uint64(buf[1]%24) << 4
+		if buf[1]%7 == 0 {
+			key = 0 // the empty-slot marker must work as a key too
+		}
+		// Model: drop expired or overflowing entries from the front.
+		want := false
+		for _, r := range model {
+			if r.key == key && now < r.exp {
+				want = true
+			}
+		}
+		if got := c.seen(key, now); got != want {
+			t.Fatalf("step %d: seen(%d) = %v, want %v", step, key, got, want)
+		}
+		if !want {
+			for len(model) > 0 && (len(model) == size || model[0].exp <= now) {
+				model = model[1:]
+			}
+			model = append(model, rec{key, now + ttl})
+			c.add(key, now)
+		}
+		if c.len() > size {
+			t.Fatalf("step %d: %d entries in a cache of %d", step, c.len(), size)
+		}
+	}
+}

@@ -61,9 +61,9 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 		pend  [8]pendingValue
 		npend int
 	)
+	var c child
 	for {
-		c, err := p.next()
-		if err != nil {
+		if err := p.next(&c); err != nil {
 			return err
 		}
 		if c.done {
@@ -71,91 +71,36 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 			return nil
 		}
 		f := lookupField(c.name)
-		var dst *string
-		switch f {
-		case fieldNone:
+		if f == fieldNone {
 			continue // unknown element: skipped
-		case fieldToken, fieldOpenKfID:
-			// Kept as slices of raw: see extra.
+		}
+		if f != fieldAuthAdd && f != fieldAuthDel {
 			bit := uint32(1) << f
 			if seen&bit != 0 {
-				return p.failAt(c.start, "repeated <"+string(c.name)+"> element")
+				return p.failAt(c.start, "repeated <"+fieldNames[f]+"> element")
 			}
 			seen |= bit
-			if !c.simple {
-				return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
-			}
-			if f == fieldToken {
-				ev.x.token = c.val
-			} else {
-				ev.x.openKfID = c.val
-			}
-			continue
-		case fieldAuthAdd, fieldAuthDel:
-			if !c.simple {
-				return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
-			}
-			if f == fieldAuthAdd {
-				ev.x.authAdd = append(ev.x.authAdd, string(c.val))
-			} else {
-				ev.x.authDel = append(ev.x.authDel, string(c.val))
-			}
-			continue
-		case fieldToUserName:
-			dst = &ev.ToUserName
-		case fieldFromUserName:
-			dst = &ev.FromUserName
-		case fieldCreateTime:
-		case fieldMsgType:
-			dst = &ev.MsgType
-		case fieldEvent:
-			dst = &ev.Event
-		case fieldAgentID:
-			dst = &ev.AgentID
-		case fieldKfAccount:
-			dst = &ev.x.kfAccount
-		case fieldFromKfAccount:
-			dst = &ev.x.fromKfAccount
-		case fieldToKfAccount:
-			dst = &ev.x.toKfAccount
-		case fieldMsgID:
-			dst = &m.MsgID
-		case fieldContent:
-			dst = &m.Content
-		case fieldPicURL:
-			dst = &m.PicURL
-		case fieldMediaID:
-			dst = &m.MediaID
-		case fieldFormat:
-			dst = &m.Format
-		case fieldRecognition:
-			dst = &m.Recognition
-		case fieldThumbMediaID:
-			dst = &m.ThumbMediaID
-		case fieldLocationX:
-			dst = &m.LocationX
-		case fieldLocationY:
-			dst = &m.LocationY
-		case fieldScale:
-			dst = &m.Scale
-		case fieldLabel:
-			dst = &m.Label
-		case fieldTitle:
-			dst = &m.Title
-		case fieldDescription:
-			dst = &m.Description
-		case fieldURL:
-			dst = &m.URL
 		}
-		bit := uint32(1) << f
-		if seen&bit != 0 {
-			return p.failAt(c.start, "repeated <"+string(c.name)+"> element")
-		}
-		seen |= bit
 		if !c.simple {
-			return p.failAt(c.start, "element <"+string(c.name)+"> must have simple content")
+			return p.failAt(c.start, "element <"+fieldNames[f]+"> must have simple content")
 		}
-		if dst != nil {
+		switch f {
+		case fieldAuthAdd:
+			ev.x.authAdd = append(ev.x.authAdd, string(c.val))
+		case fieldAuthDel:
+			ev.x.authDel = append(ev.x.authDel, string(c.val))
+		case fieldToken:
+			ev.x.token = c.val // kept as a slice of raw: see extra
+		case fieldOpenKfID:
+			ev.x.openKfID = c.val
+		case fieldCreateTime:
+			n, ok := parseUnix(c.val)
+			if !ok {
+				return p.failAt(c.start, "<CreateTime> is not a decimal number")
+			}
+			ev.CreateTime = time.Unix(n, 0)
+		default:
+			dst := fieldDest(f, ev, m)
 			if v, ok := intern(c.val, receiverID); ok {
 				*dst = v
 			} else if npend < len(pend) {
@@ -164,15 +109,59 @@ func parseInto(raw []byte, receiverID string, ev *Event, m *Message) error {
 			} else {
 				*dst = string(c.val)
 			}
-			continue
 		}
-		// CreateTime.
-		n, ok := parseUnix(c.val)
-		if !ok {
-			return p.failAt(c.start, "<CreateTime> is not a decimal number")
-		}
-		ev.CreateTime = time.Unix(n, 0)
 	}
+}
+
+// fieldDest returns the string that field f is decoded into.
+func fieldDest(f field, ev *Event, m *Message) *string {
+	switch f {
+	case fieldToUserName:
+		return &ev.ToUserName
+	case fieldFromUserName:
+		return &ev.FromUserName
+	case fieldMsgType:
+		return &ev.MsgType
+	case fieldEvent:
+		return &ev.Event
+	case fieldAgentID:
+		return &ev.AgentID
+	case fieldKfAccount:
+		return &ev.x.kfAccount
+	case fieldFromKfAccount:
+		return &ev.x.fromKfAccount
+	case fieldToKfAccount:
+		return &ev.x.toKfAccount
+	case fieldMsgID:
+		return &m.MsgID
+	case fieldContent:
+		return &m.Content
+	case fieldPicURL:
+		return &m.PicURL
+	case fieldMediaID:
+		return &m.MediaID
+	case fieldFormat:
+		return &m.Format
+	case fieldRecognition:
+		return &m.Recognition
+	case fieldThumbMediaID:
+		return &m.ThumbMediaID
+	case fieldLocationX:
+		return &m.LocationX
+	case fieldLocationY:
+		return &m.LocationY
+	case fieldScale:
+		return &m.Scale
+	case fieldLabel:
+		return &m.Label
+	case fieldTitle:
+		return &m.Title
+	case fieldDescription:
+		return &m.Description
+	case fieldURL:
+		return &m.URL
+	}
+	return new(string) // unreachable: every other field is handled by the caller
 }
 
 // field identifies a known child element of <xml>.
@@ -295,9 +284,9 @@ func parseEnvelope(body []byte) ([]byte, error) {
 		enc  []byte
 		seen uint8
 	)
+	var c child
 	for {
-		c, err := p.next()
-		if err != nil {
+		if err := p.next(&c); err != nil {
 			return nil, err
 		}
 		if c.done {
@@ -488,40 +477,41 @@ func (p *xmlParser) begin() error {
 	return nil
 }
 
-// next reads the next child of <xml>, or </xml> and the trailing
+// next reads the next child of <xml> into c, or </xml> and the trailing
 // whitespace and comments (then c.done is set).
-func (p *xmlParser) next() (c child, err error) {
+func (p *xmlParser) next(c *child) error {
+	*c = child{}
 	if err := p.skipMisc(); err != nil {
-		return c, err
+		return err
 	}
 	if hasPrefix(p.s[p.pos:], "</") {
 		if err := p.closeTag("xml"); err != nil {
-			return c, err
+			return err
 		}
 		if err := p.skipMisc(); err != nil {
-			return c, err
+			return err
 		}
 		if p.pos != len(p.s) {
-			return c, p.fail("content after </xml>")
+			return p.fail("content after </xml>")
 		}
 		c.done = true
-		return c, nil
+		return nil
 	}
 	if p.pos < len(p.s) && p.s[p.pos] != '<' {
-		return c, p.fail("character data directly inside <xml>")
+		return p.fail("character data directly inside <xml>")
 	}
 	c.start = p.pos
 	name, empty, err := p.openTag()
 	if err != nil {
-		return c, err
+		return err
 	}
 	c.name, c.simple = name, true
 	if !empty {
 		if c.val, c.simple, err = p.content(name, 1); err != nil {
-			return c, err
+			return err
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // skipMisc skips whitespace and comments.

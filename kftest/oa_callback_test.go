@@ -3,7 +3,6 @@ package kftest_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -25,36 +24,9 @@ func TestOACallbackHandler(t *testing.T) {
 		t.Run(map[bool]string{false: "plain", true: "safe"}[safe], func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			var (
-				h        atomic.Pointer[callback.Handler]
-				rejected atomic.Int32
-			)
+			var h atomic.Pointer[callback.Handler]
 			events := make(chan callback.Event, 64)
-			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hd := h.Load()
-				body, _ := io.ReadAll(r.Body)
-				probe := r.Clone(r.Context())
-				probe.Body = io.NopCloser(bytes.NewReader(body))
-				ev, err := hd.Check(probe)
-				if err != nil {
-					rejected.Add(1)
-					t.Errorf("Check: %v", err)
-					http.Error(w, "bad", http.StatusForbidden)
-					return
-				}
-				if m, ok := ev.Message(); ok && m.Content == "human" {
-					// Passive reply: hand the user to customer service.
-					reply, err := hd.EncryptReply(oaReply(ev.FromUserName, "transfer_customer_service", ""))
-					if err != nil {
-						t.Error(err)
-					}
-					events <- ev
-					w.Write(reply)
-					return
-				}
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				hd.ServeHTTP(w, r) // verifies again, acknowledges, queues for OnEvent
-			})
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().ServeHTTP(w, r) })
 			srv := httptest.NewServer(app)
 			t.Cleanup(srv.Close)
 			cb := kftest.OACallback{URL: srv.URL, Token: oaToken}
@@ -65,6 +37,20 @@ func TestOACallbackHandler(t *testing.T) {
 			cfg := callback.Config{
 				Token: oaToken, ReceiverID: s.AppID(), Plain: !safe, Now: s.Now,
 				OnEvent: func(_ context.Context, ev callback.Event) { events <- ev },
+				// Passive reply: hand the user to customer service, to the
+				// queue or to a named worker.
+				Reply: func(_ context.Context, ev callback.Event) []byte {
+					m, ok := ev.Message()
+					switch {
+					case !ok:
+						return nil
+					case m.Content == "human":
+						return callback.TransferCustomerService(ev, "", s.Now())
+					case m.Content == "bob please":
+						return callback.TransferCustomerService(ev, s.KfAccount("bob"), s.Now())
+					}
+					return nil
+				},
 			}
 			if safe {
 				cfg.EncodingAESKey = oaAESKey
@@ -129,11 +115,19 @@ func TestOACallbackHandler(t *testing.T) {
 			if k, ok := next().KfCloseSession(); !ok || k.KfAccount != bob {
 				t.Errorf("kf_close_session %+v", k)
 			}
-			if err := s.Flush(ctx); err != nil {
+			// With TransInfo the user goes straight to the named worker.
+			if _, err := s.UserSend("oUser1", "bob please"); err != nil {
 				t.Fatal(err)
 			}
-			if rejected.Load() != 0 {
-				t.Errorf("%d pushes rejected", rejected.Load())
+			next()
+			if k, ok := next().KfCreateSession(); !ok || k.KfAccount != bob {
+				t.Errorf("kf_create_session after TransInfo %+v", k)
+			}
+			if q := s.Waiting(); len(q) != 0 {
+				t.Errorf("queue after TransInfo %+v", q)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
 			}
 			for _, p := range s.Pushes() {
 				if p.Err != "" || p.Status != http.StatusOK {

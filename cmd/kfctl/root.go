@@ -55,6 +55,9 @@ var commands = []func(*app) *cobra.Command{
 	newMediaCmd,
 	newMPCmd,
 	newEmulateCmd,
+	newServeCmd,
+	newDemoCmd,
+	newDoctorCmd,
 }
 
 // app is one run of kfctl: its I/O, its environment and the global flags.

@@ -93,6 +93,7 @@ only polled every --poll-interval, on the platform's rate-limited path.`,
 
 func (a *app) runServe(cmd *cobra.Command, f *serveFlags) error {
 	ctx := cmd.Context()
+	a.stderr = &lockedWriter{w: a.stderr} // several loggers write at once
 	switch {
 	case (a.token == "") != (a.aesKey == ""):
 		return usagef("%s: --token and --aes-key go together (or neither, to only poll)", cmd.CommandPath())
@@ -256,9 +257,9 @@ func (a *app) printServeInfo(info serveInfo) {
 // serveStore is the store of kfctl serve with what comes with it.
 type serveStore struct {
 	store  kfsync.Store
-	locker kfsync.Locker  // nil for SQLite
-	tokens kf.TokenCache  // nil for SQLite
-	desc   string         // for people: no password
+	locker kfsync.Locker // nil for SQLite
+	tokens kf.TokenCache // nil for SQLite
+	desc   string        // for people: no password
 	close  func() error
 }
 
