@@ -2,12 +2,9 @@ package kf
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wxkf/kf/internal/wxapi"
@@ -63,168 +60,81 @@ type Client struct {
 // service is the common base of every service.
 type service struct{ c *Client }
 
-type options struct {
-	httpClient  *http.Client
-	baseURL     *url.URL
-	tokens      TokenSource
-	cache       TokenCache
-	retryer     Retryer
-	maxAttempts int
-	logger      *slog.Logger
-	clock       Clock
-}
+// options are the settings the Option values fill in; they are shared with
+// package mp through internal/wxapi.
+type options = wxapi.ClientOptions
 
 // Option configures a Client.
 type Option func(*options) error
 
 // WithHTTPClient sets the HTTP client (default: one with a 60 s timeout).
 func WithHTTPClient(hc *http.Client) Option {
-	return func(o *options) error {
-		if hc == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		o.httpClient = hc
-		return nil
-	}
+	return func(o *options) error { return o.SetHTTPClient(hc) }
 }
 
 // WithBaseURL points the client at another host, such as the kftest
 // emulator or a proxy. It must be an absolute http or https URL.
 func WithBaseURL(raw string) Option {
-	return func(o *options) error {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("WithBaseURL: %w", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("WithBaseURL: %q is not an absolute http(s) URL", raw)
-		}
-		if u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("WithBaseURL: %q must not carry a query or fragment", raw)
-		}
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		o.baseURL = u
-		return nil
-	}
+	return func(o *options) error { return o.SetBaseURL(raw) }
 }
 
 // WithTokenSource replaces the built-in token source (for example with one
 // that asks a central token service).
 func WithTokenSource(ts TokenSource) Option {
-	return func(o *options) error {
-		if ts == nil {
-			return errors.New("WithTokenSource: nil source")
-		}
-		o.tokens = ts
-		return nil
-	}
+	return func(o *options) error { return o.SetTokenSource(ts) }
 }
 
 // WithTokenCache shares access tokens through cache (for example the Redis
 // cache in package redisstore) so that several instances use one token.
 func WithTokenCache(cache TokenCache) Option {
-	return func(o *options) error {
-		if cache == nil {
-			return errors.New("WithTokenCache: nil cache")
-		}
-		o.cache = cache
-		return nil
-	}
+	return func(o *options) error { return o.SetTokenCache(cache) }
 }
 
 // WithRetryer replaces the retry policy.
 func WithRetryer(r Retryer) Option {
-	return func(o *options) error {
-		if r == nil {
-			return errors.New("WithRetryer: nil retryer")
-		}
-		if r.MaxAttempts() < 1 {
-			return errors.New("WithRetryer: MaxAttempts must be at least 1")
-		}
-		o.retryer = r
-		return nil
-	}
+	return func(o *options) error { return o.SetRetryer(r) }
 }
 
 // WithRetry sets the number of attempts of the standard retryer (1 disables
 // retries). It is ignored when WithRetryer is also given.
 func WithRetry(maxAttempts int) Option {
-	return func(o *options) error {
-		if maxAttempts < 1 || maxAttempts > 20 {
-			return fmt.Errorf("WithRetry: maxAttempts %d out of range 1..20", maxAttempts)
-		}
-		o.maxAttempts = maxAttempts
-		return nil
-	}
+	return func(o *options) error { return o.SetRetry(maxAttempts) }
 }
 
 // WithLogger sets the logger (default: silent). Tokens and secrets are never
 // logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		o.logger = l
-		return nil
-	}
+	return func(o *options) error { return o.SetLogger(l) }
 }
 
 // WithClock sets the clock used for token expiry (default: the system clock).
 func WithClock(c Clock) Option {
-	return func(o *options) error {
-		if c == nil {
-			return errors.New("WithClock: nil clock")
-		}
-		o.clock = c
-		return nil
-	}
+	return func(o *options) error { return o.SetClock(c) }
+}
+
+// platform is what sets the WeCom client apart from package mp's.
+var platform = wxapi.Platform{
+	Prefix:         "kf",
+	IDName:         "corp id",
+	DefaultBaseURL: DefaultBaseURL,
+	UserAgent:      "wxkf-kf-go",
+	TokenCodes:     []wxapi.ErrCode{ErrCodeInvalidAccessToken, ErrCodeAccessTokenExpired, ErrCodeAccessTokenMissing},
+	CacheKeyPrefix: "wecom",
+	TokenOp:        "kf/gettoken",
+	TokenPath:      "/cgi-bin/gettoken",
+	TokenQuery: func(corpID, secret string) url.Values {
+		return url.Values{"corpid": {corpID}, "corpsecret": {secret}}
+	},
 }
 
 // NewClient returns a client for the corp's app identified by corpID and the
 // app's secret. Nothing is sent until the first call.
 func NewClient(corpID, secret string, opts ...Option) (*Client, error) {
-	var o options
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("kf: %w", err)
-		}
+	api, tokens, err := wxapi.NewPlatformClient(platform, corpID, secret, opts)
+	if err != nil {
+		return nil, err
 	}
-	if corpID == "" {
-		return nil, errors.New("kf: NewClient: empty corp id")
-	}
-	if secret == "" && o.tokens == nil {
-		return nil, errors.New("kf: NewClient: empty secret (give a secret or WithTokenSource)")
-	}
-	if o.baseURL == nil {
-		o.baseURL, _ = url.Parse(DefaultBaseURL)
-	}
-	if o.retryer == nil {
-		o.retryer = wxapi.NewStandardRetryer(wxapi.StandardRetryerConfig{MaxAttempts: o.maxAttempts})
-	}
-	now := time.Now
-	if o.clock != nil {
-		now = o.clock.Now
-	}
-	c := &Client{corpID: corpID}
-	c.api = wxapi.New(wxapi.Config{
-		BaseURL:    o.baseURL,
-		HTTPClient: o.httpClient,
-		Retryer:    o.retryer,
-		Logger:     o.logger,
-		TokenCodes: []wxapi.ErrCode{ErrCodeInvalidAccessToken, ErrCodeAccessTokenExpired, ErrCodeAccessTokenMissing},
-		UserAgent:  "wxkf-kf-go",
-	})
-	c.tokens = o.tokens
-	if c.tokens == nil {
-		c.tokens = wxapi.NewCachedSource(wxapi.CachedSourceConfig{
-			Key:   wxapi.CacheKey("wecom", corpID, secret),
-			Fetch: func(ctx context.Context) (Token, error) { return c.fetchToken(ctx, secret, now) },
-			Cache: o.cache,
-			Now:   now,
-		})
-	}
-	c.api.SetTokens(c.tokens)
+	c := &Client{corpID: corpID, api: api, tokens: tokens}
 	s := service{c: c}
 	c.Accounts = (*AccountService)(&s)
 	c.Servicers = (*ServicerService)(&s)
@@ -247,27 +157,6 @@ func (c *Client) Tokens() TokenSource { return c.tokens }
 // BaseURL returns the API host the client talks to.
 func (c *Client) BaseURL() string { return c.api.BaseURL().String() }
 
-type tokenReply struct {
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int64  `json:"expires_in"`
-}
-
-func (c *Client) fetchToken(ctx context.Context, secret string, now func() time.Time) (Token, error) {
-	var r tokenReply
-	err := c.api.Do(ctx, &wxapi.Request{
-		Op: "kf/gettoken", Method: http.MethodGet, Path: "/cgi-bin/gettoken",
-		Query:   url.Values{"corpid": {c.corpID}, "corpsecret": {secret}},
-		NoToken: true, Idempotent: true,
-	}, &r)
-	if err != nil {
-		return Token{}, err
-	}
-	if r.ExpiresIn <= 0 {
-		r.ExpiresIn = 7200
-	}
-	return Token{Value: r.AccessToken, ExpiresAt: now().Add(time.Duration(r.ExpiresIn) * time.Second)}, nil
-}
-
 // do runs one call through the shared transport.
 func (s *service) do(ctx context.Context, req *wxapi.Request, out any) error {
 	return s.c.api.Do(ctx, req, out)
@@ -275,12 +164,12 @@ func (s *service) do(ctx context.Context, req *wxapi.Request, out any) error {
 
 // post is do for a JSON POST.
 func (s *service) post(ctx context.Context, op, path string, in, out any, idempotent bool) error {
-	return s.c.api.Do(ctx, &wxapi.Request{Op: op, Method: http.MethodPost, Path: path, JSON: in, Idempotent: idempotent}, out)
+	return s.c.api.PostJSON(ctx, op, path, in, out, idempotent)
 }
 
 // get is do for a GET with query parameters.
 func (s *service) get(ctx context.Context, op, path string, q url.Values, out any) error {
-	return s.c.api.Do(ctx, &wxapi.Request{Op: op, Method: http.MethodGet, Path: path, Query: q, Idempotent: true}, out)
+	return s.c.api.Get(ctx, op, path, q, out)
 }
 
 // AccountService manages KF accounts (account/add, del, update, list),

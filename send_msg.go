@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wxkf/kf/internal/wxapi"
 )
 
 // Operations and paths of the sending endpoints (shared/api-surface.md §3).
@@ -184,13 +186,7 @@ func (m Outgoing) Type() MsgType { return m.f.MsgType }
 // Payload returns the JSON object sent under the msgtype key, for example
 // {"content":"hi"} for a text. It is nil for the zero Outgoing and for a
 // msgtype this package cannot send.
-func (m Outgoing) Payload() (json.RawMessage, error) {
-	p := m.f.payload()
-	if p == nil {
-		return nil, nil
-	}
-	return json.Marshal(p)
-}
+func (m Outgoing) Payload() (json.RawMessage, error) { return wxapi.MarshalPayload(m.f.payload()) }
 
 // payload returns the payload matching MsgType, or nil when there is none.
 func (f *outgoingFields) payload() any {

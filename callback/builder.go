@@ -32,6 +32,12 @@ type Builder struct {
 	// AgentID, if set, is added to the outer envelope, as WeCom does for
 	// app callbacks.
 	AgentID string
+	// OfficialAccount makes safe-mode requests look like an Official
+	// Account's: Event adds "encrypt_type=aes" and the plain-mode
+	// "signature" (over token, timestamp and nonce) next to msg_signature,
+	// and VerifyURL builds the plain URL check, which Official Accounts
+	// never encrypt. Plain-mode requests are the same either way.
+	OfficialAccount bool
 
 	token      string
 	receiverID string
@@ -58,9 +64,10 @@ func NewBuilder(token, encodingAESKey, receiverID string) (*Builder, error) {
 }
 
 // Event returns the query (msg_signature, timestamp, nonce; in plain mode
-// signature, timestamp, nonce) and body of a POST carrying plainXML, with
-// timestamp ts. In safe mode plainXML is encrypted for the receive ID and
-// wrapped in the outer envelope; in plain mode the body is plainXML.
+// signature, timestamp, nonce; see also OfficialAccount) and body of a POST
+// carrying plainXML, with timestamp ts. In safe mode plainXML is encrypted
+// for the receive ID and wrapped in the outer envelope; in plain mode the
+// body is plainXML.
 func (b *Builder) Event(plainXML []byte, ts time.Time) (url.Values, []byte, error) {
 	timestamp := strconv.FormatInt(ts.Unix(), 10)
 	nonce, err := newNonce(b.Rand)
@@ -87,6 +94,10 @@ func (b *Builder) Event(plainXML []byte, ts time.Time) (url.Values, []byte, erro
 		"msg_signature": {wxcrypto.Signature(b.token, timestamp, nonce, enc)},
 		"timestamp":     {timestamp},
 		"nonce":         {nonce},
+	}
+	if b.OfficialAccount {
+		q.Set("signature", wxcrypto.Signature(b.token, timestamp, nonce, ""))
+		q.Set("encrypt_type", "aes")
 	}
 	return q, wxcrypto.EncryptedPostBody(to, b.AgentID, enc), nil
 }
@@ -127,14 +138,14 @@ func (b *Builder) KfAccountAuthChange(add, del []string, ts time.Time) (url.Valu
 // VerifyURL returns the query of a GET URL verification with timestamp ts
 // whose expected answer is echo: msg_signature, timestamp, nonce and the
 // encrypted echostr in safe mode; signature, timestamp, nonce and echostr
-// = echo in plain mode.
+// = echo in plain mode and with OfficialAccount.
 func (b *Builder) VerifyURL(echo string, ts time.Time) (url.Values, error) {
 	timestamp := strconv.FormatInt(ts.Unix(), 10)
 	nonce, err := newNonce(b.Rand)
 	if err != nil {
 		return nil, err
 	}
-	if !b.key.Valid() {
+	if !b.key.Valid() || b.OfficialAccount {
 		return url.Values{
 			"signature": {wxcrypto.Signature(b.token, timestamp, nonce, "")},
 			"timestamp": {timestamp},

@@ -233,16 +233,7 @@ func contactURL(id string, l contactLink) string {
 }
 
 // randHex returns n random lowercase hex digits.
-func (s *Server) randHex(n int) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, n)
-	s.randMu.Lock()
-	for i := range b {
-		b[i] = digits[s.rand.IntN(16)]
-	}
-	s.randMu.Unlock()
-	return string(b)
-}
+func (s *Server) randHex(n int) string { return s.randString(n, hexDigits) }
 
 // ResolveContactURL tells which account a contact link (as returned by
 // add_contact_way, optionally with "&scene_param=..." appended, see

@@ -7,8 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/wxkf/kf"
@@ -88,50 +88,11 @@ func (s *Server) api(ep endpoint) {
 }
 
 func (s *Server) serveAPI(ep endpoint, w http.ResponseWriter, r *http.Request) {
-	s.calls.add(ep.path)
-	f, ok := s.faults.take(ep.path, s.randFloat)
-	if ok {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		switch {
-		case f.Drop:
-			dropConn(w)
-			return
-		case f.HTTPStatus != 0:
-			http.Error(w, http.StatusText(f.HTTPStatus), f.HTTPStatus)
-			return
-		case f.Code != 0:
-			s.writeErr(w, r, &apiError{code: f.Code, msg: "injected fault"})
-			return
-		}
-	}
-	allowed := false
-	for _, m := range ep.methods {
-		if r.Method == m {
-			allowed = true
-		}
-	}
-	if !allowed {
-		s.writeErr(w, r, apiErr(kf.ErrCodeInvalidParameter, "invalid http method %s, use %v", r.Method, ep.methods))
+	f, body, ok := beginAPI(s, w, r, ep.path, ep.methods, !isMultipart(r))
+	if !ok {
 		return
 	}
-	c := &call{s: s, r: r, now: s.clock.Now()}
-	if r.Method == http.MethodPost && r.Body != nil && !isMultipart(r) {
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-		if err != nil {
-			return
-		}
-		if len(b) > maxRequestBody {
-			s.writeErr(w, r, apiErr(kf.ErrCodeInvalidParameter, "request body too large"))
-			return
-		}
-		c.body = b
-	}
+	c := &call{s: s, r: r, now: s.clock.Now(), body: body}
 	var reply any
 	run := func(st *State) error {
 		if !ep.noToken {
@@ -163,6 +124,17 @@ func (s *Server) serveAPI(ep endpoint, w http.ResponseWriter, r *http.Request) {
 	s.writeOK(w, reply)
 }
 
+// The answers of the steps beginAPI takes, in the WeCom format.
+func (s *Server) faultErr(code kf.ErrCode) error { return &apiError{code: code, msg: "injected fault"} }
+
+func (s *Server) methodErr(r *http.Request, methods []string) error {
+	return apiErr(kf.ErrCodeInvalidParameter, "invalid http method %s, use %v", r.Method, methods)
+}
+
+func (s *Server) tooLargeErr() error {
+	return apiErr(kf.ErrCodeInvalidParameter, "request body too large")
+}
+
 func isMultipart(r *http.Request) bool {
 	ct := r.Header.Get("Content-Type")
 	return len(ct) >= 19 && ct[:19] == "multipart/form-data"
@@ -175,7 +147,7 @@ type rawReply []byte
 // binary body of media/get).
 type replyWriter interface{ writeReply(w http.ResponseWriter) }
 
-var okPrefix = []byte(`{"errcode":0,"errmsg":"ok"`)
+const jsonContentType = "application/json; charset=UTF-8"
 
 func (s *Server) writeOK(w http.ResponseWriter, v any) {
 	var b []byte
@@ -194,16 +166,7 @@ func (s *Server) writeOK(w http.ResponseWriter, v any) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	buf := make([]byte, 0, len(okPrefix)+len(b)+1)
-	buf = append(buf, okPrefix...)
-	if len(b) > 2 && b[0] == '{' {
-		buf = append(buf, ',')
-		buf = append(buf, b[1:]...)
-	} else {
-		buf = append(buf, '}')
-	}
-	w.Write(buf)
+	writeAPIJSON(w, jsonContentType, okJSON(b))
 }
 
 // writeErr answers an errcode the way the platform does: HTTP 200, errcode,
@@ -221,11 +184,94 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	msg := fmt.Sprintf("%s, hint: [%d%s], from ip: %s, more info at https://open.work.weixin.qq.com/devtool/query?e=%d",
 		ae.msg, s.clock.Now().Unix(), s.randID(8), ip, int(ae.code))
+	writeAPIJSON(w, jsonContentType, errJSON(ae.code, msg))
+}
+
+// ---------------------------------------------------------------------------
+// The steps both platforms' APIs (Server.serveAPI, OAServer.serveOA) take.
+
+// apiPlatform is a platform's part in beginAPI: its faults and random
+// source, its errcode answer (writeErr, in the platform's errmsg format)
+// and the errors of an injected errcode, a method the endpoint does not
+// take and a body over maxRequestBody.
+type apiPlatform interface {
+	take(path string, rnd interface{ randFloat() float64 }) (Fault, bool)
+	randFloat() float64
+	writeErr(w http.ResponseWriter, r *http.Request, err error)
+	faultErr(code kf.ErrCode) error
+	methodErr(r *http.Request, methods []string) error
+	tooLargeErr() error
+}
+
+// beginAPI takes the steps before an API call is served: it counts the call
+// and injects its fault, if any (Delay, then Drop, HTTPStatus or Code),
+// checks the method and, if readBody, reads a POST body. It returns the
+// fault, whose DropAfter applies once the call is served, and the body; ok
+// is false when the request has been answered (or is gone).
+func beginAPI(p apiPlatform, w http.ResponseWriter, r *http.Request, path string, methods []string, readBody bool) (f Fault, body []byte, ok bool) {
+	if f, ok = p.take(path, p); ok {
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+				return f, nil, false
+			}
+		}
+		switch {
+		case f.Drop:
+			dropConn(w)
+			return f, nil, false
+		case f.HTTPStatus != 0:
+			http.Error(w, http.StatusText(f.HTTPStatus), f.HTTPStatus)
+			return f, nil, false
+		case f.Code != 0:
+			p.writeErr(w, r, p.faultErr(f.Code))
+			return f, nil, false
+		}
+	}
+	if !slices.Contains(methods, r.Method) {
+		p.writeErr(w, r, p.methodErr(r, methods))
+		return f, nil, false
+	}
+	if readBody && r.Method == http.MethodPost && r.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+		if err != nil {
+			return f, nil, false
+		}
+		if len(b) > maxRequestBody {
+			p.writeErr(w, r, p.tooLargeErr())
+			return f, nil, false
+		}
+		body = b
+	}
+	return f, body, true
+}
+
+// okJSON returns the success answer {"errcode":0,"errmsg":"ok",...} with
+// the members of the JSON object b (nil: none).
+func okJSON(b []byte) []byte {
+	const prefix = `{"errcode":0,"errmsg":"ok"`
+	out := make([]byte, 0, len(prefix)+len(b)+1)
+	out = append(out, prefix...)
+	if len(b) > 2 && b[0] == '{' {
+		out = append(out, ',')
+		return append(out, b[1:]...)
+	}
+	return append(out, '}')
+}
+
+// errJSON returns an errcode answer.
+func errJSON(code kf.ErrCode, msg string) []byte {
 	b, _ := json.Marshal(struct {
 		ErrCode int    `json:"errcode"`
 		ErrMsg  string `json:"errmsg"`
-	}{int(ae.code), msg})
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	}{int(code), msg})
+	return b
+}
+
+// writeAPIJSON writes an API answer with HTTP 200.
+func writeAPIJSON(w http.ResponseWriter, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Write(b)
 }
 
@@ -238,32 +284,6 @@ func dropConn(w http.ResponseWriter) {
 	if err == nil {
 		conn.Close()
 	}
-}
-
-// callCounter counts calls per endpoint path.
-type callCounter struct {
-	mu sync.Mutex
-	m  map[string]int
-}
-
-func newCallCounter() *callCounter { return &callCounter{m: map[string]int{}} }
-
-func (c *callCounter) add(path string) {
-	c.mu.Lock()
-	c.m[path]++
-	c.mu.Unlock()
-}
-
-// Calls returns how many requests reached each endpoint path (faults
-// included), for example Calls()["/cgi-bin/kf/send_msg"].
-func (s *Server) Calls() map[string]int {
-	s.calls.mu.Lock()
-	defer s.calls.mu.Unlock()
-	m := make(map[string]int, len(s.calls.m))
-	for k, v := range s.calls.m {
-		m[k] = v
-	}
-	return m
 }
 
 // nextID returns a new unique id with the given prefix.

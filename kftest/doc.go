@@ -30,8 +30,9 @@
 //
 // # Standalone
 //
-// New returns an emulator that is not listening; ListenAndServe (or Serve)
-// serves it until Close. kfctl emulate and the demo run it this way.
+// New returns an emulator that is not listening; ListenAndServe (or Serve,
+// or Start, which sets URL before it returns) serves it until Close. kfctl
+// emulate and the demo run it this way.
 // Options set the corp id and secrets, the callback (WithCallback), seed
 // data, the clock, quotas, the random seed and the emulated quirks
 // (WithEmptyPageRate, WithTokenlessSyncLimit, WithEndFromOpenStates,
@@ -571,11 +572,13 @@
 //
 // Pushes (§8.6, §8.7):
 //   - URL query: signature (sha1 of sorted token/timestamp/nonce),
-//     timestamp, nonce (10 digits), openid; safe mode adds
+//     timestamp, nonce (decimal, up to 10 digits), openid; safe mode adds
 //     encrypt_type=aes and msg_signature, body
 //     <xml><ToUserName>gh_…</ToUserName><Encrypt>…</Encrypt></xml> (no
 //     AgentID), receive ID = app id. Compatibility mode (兼容模式) is not
-//     emulated.
+//     emulated. The pushes are built by callback.Builder (OfficialAccount
+//     set), like the WeCom callbacks; the Token must therefore be what the
+//     platform accepts (at most 32 ASCII letters and digits).
 //   - User messages are pushed synchronously by UserSend/UserSendMessage
 //     (they need the passive reply); session events are pushed asynchronously,
 //     in state-change order, by one goroutine (Flush(ctx) waits for them,

@@ -2,6 +2,7 @@ package kftest
 
 import (
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -42,35 +43,40 @@ func (f Fault) validate() error {
 	return nil
 }
 
+// faults is the fault injection and call counting of an emulator's API,
+// shared by Server and OAServer (embedded, so that its exported methods are
+// theirs). The zero value is ready to use.
 type faults struct {
-	mu      sync.Mutex
-	queued  map[string][]Fault // path → next faults, in order
-	rate    float64
-	kinds   []Fault
-	next    int
-	exclude map[string]bool
+	mu     sync.Mutex
+	queued map[string][]Fault // path → next faults, in order
+	rate   float64
+	kinds  []Fault
+	next   int
+	calls  map[string]int // path → requests
 }
 
-func newFaults() *faults { return &faults{queued: map[string][]Fault{}} }
-
-// FailNext makes the next n calls of the endpoint at path (for example
-// "/cgi-bin/kf/send_msg") fail with f.
-func (s *Server) FailNext(path string, n int, f Fault) error {
+// FailNext makes the next n calls of the endpoint at path fail with f, for
+// example "/cgi-bin/kf/send_msg" on a Server or
+// "/customservice/kfsession/create" on an OAServer.
+func (s *faults) FailNext(path string, n int, f Fault) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queued == nil {
+		s.queued = map[string][]Fault{}
+	}
 	for range n {
-		s.faults.queued[path] = append(s.faults.queued[path], f)
+		s.queued[path] = append(s.queued[path], f)
 	}
 	return nil
 }
 
-// SetErrorRate makes a fraction p (0..1) of all API calls (gettoken
-// included, the control API and chat page excluded) fail with one of kinds,
-// taken in turn. p = 0 turns it off.
-func (s *Server) SetErrorRate(p float64, kinds ...Fault) error {
+// SetErrorRate makes a fraction p (0..1) of all API calls (the token
+// endpoint included; a Server's control API and chat page excluded) fail
+// with one of kinds, taken in turn. p = 0 turns it off.
+func (s *faults) SetErrorRate(p float64, kinds ...Fault) error {
 	if p < 0 || p > 1 {
 		return errors.New("kftest: error rate outside [0,1]")
 	}
@@ -82,30 +88,47 @@ func (s *Server) SetErrorRate(p float64, kinds ...Fault) error {
 			return err
 		}
 	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.rate, s.faults.kinds, s.faults.next = p, append([]Fault(nil), kinds...), 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate, s.kinds, s.next = p, append([]Fault(nil), kinds...), 0
 	return nil
 }
 
 // ClearFaults removes every queued fault and the error rate.
-func (s *Server) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.queued = map[string][]Fault{}
-	s.faults.rate, s.faults.kinds = 0, nil
+func (s *faults) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queued = nil
+	s.rate, s.kinds = 0, nil
 }
 
-func (f *faults) take(path string, rnd func() float64) (Fault, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if q := f.queued[path]; len(q) > 0 {
-		f.queued[path] = q[1:]
+// Calls returns how many requests reached each endpoint path (faults
+// included), for example Calls()["/cgi-bin/kf/send_msg"] on a Server or
+// Calls()["/cgi-bin/token"] on an OAServer.
+func (s *faults) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int, len(s.calls))
+	maps.Copy(m, s.calls)
+	return m
+}
+
+// take counts a call of path and returns the fault to inject into it, if
+// any: the next queued one, else by the error rate (rnd draws the chance).
+func (s *faults) take(path string, rnd interface{ randFloat() float64 }) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[path]++
+	if q := s.queued[path]; len(q) > 0 {
+		s.queued[path] = q[1:]
 		return q[0], true
 	}
-	if f.rate > 0 && rnd() < f.rate {
-		k := f.kinds[f.next%len(f.kinds)]
-		f.next++
+	if s.rate > 0 && rnd.randFloat() < s.rate {
+		k := s.kinds[s.next%len(s.kinds)]
+		s.next++
 		return k, true
 	}
 	return Fault{}, false

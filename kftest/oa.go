@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
+	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wxkf/kf/callback"
 	"github.com/wxkf/kf/internal/wxcrypto"
 	"github.com/wxkf/kf/mp"
 )
@@ -130,7 +128,8 @@ func WithOAWeChatID(id string) OAOption {
 }
 
 // WithOACallback makes the emulator push user messages and session events
-// to cb.URL (see OACallback for plain and safe mode). Token is required.
+// to cb.URL (see OACallback for plain and safe mode). Token is required: at
+// most 32 ASCII letters and digits, as the platform accepts.
 func WithOACallback(cb OACallback) OAOption {
 	return func(c *oaConfig) error {
 		if cb.URL == "" || cb.Token == "" {
@@ -256,32 +255,27 @@ func WithOACustomerServiceDisabled() OAOption {
 // it obeys. Drivers (UserSend, WorkerAccept, WorkerSend, ...) play the
 // WeChat users and the human workers.
 type OAServer struct {
-	cfg   oaConfig
-	clock *Clock
-	mux   *http.ServeMux
-	key   wxcrypto.Key // safe mode only
+	httpLife    // ListenAndServe, Serve, Start, Close, URL, ServeHTTP
+	faults      // FailNext, SetErrorRate, ClearFaults, Calls
+	emuClock    // Clock, Now, Advance, SetTime
+	*lockedRand // randFloat, randString
 
-	randMu sync.Mutex
-	rand   *rand.Rand
+	cfg oaConfig
+	key wxcrypto.Key      // safe mode only: opens passive replies
+	cb  *callback.Builder // builds the pushes (nil without WithOACallback)
 
-	faults *faults
-	calls  *callCounter
-	push   *oaPusher
+	push *oaPusher
 
 	mu sync.Mutex // guards st
 	st *oaState
 
-	lmu      sync.Mutex
-	url      string
-	httpSrv  *http.Server
-	closed   bool
 	hc       *http.Client
 	closeCtx context.Context
 	cancel   context.CancelFunc
 }
 
 // NewOA returns an Official Account emulator that is not listening yet:
-// serve it with ListenAndServe or Serve, or use Handler in-process.
+// serve it with ListenAndServe, Serve or Start, or use Handler in-process.
 func NewOA(opts ...OAOption) (*OAServer, error) {
 	cfg := oaConfig{
 		appID: DefaultOAAppID, secret: DefaultOASecret, originalID: DefaultOAOriginalID, wechatID: DefaultOAWeChatID,
@@ -296,34 +290,41 @@ func NewOA(opts ...OAOption) (*OAServer, error) {
 	if cfg.clock == nil {
 		cfg.clock = NewClock()
 	}
-	seed := cfg.randSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
 	s := &OAServer{
-		cfg: cfg, clock: cfg.clock,
-		rand:   rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc908)),
-		faults: newFaults(), calls: newCallCounter(),
-		st: newOAState(),
-		hc: &http.Client{},
+		cfg: cfg, emuClock: emuClock{cfg.clock},
+		lockedRand: newLockedRand(cfg.randSeed, 0x6a09e667f3bcc908),
+		st:         newOAState(),
+		hc:         &http.Client{},
 	}
 	s.closeCtx, s.cancel = context.WithCancel(context.Background())
 	s.push = &oaPusher{s: s}
-	if cb := cfg.callback; cb != nil && cb.EncodingAESKey != "" {
-		k, err := wxcrypto.ParseKey(cb.EncodingAESKey)
+	if cb := cfg.callback; cb != nil {
+		b, err := callback.NewBuilder(cb.Token, cb.EncodingAESKey, cfg.appID)
 		if err != nil {
-			return nil, fmt.Errorf("kftest: %w", err)
+			return nil, fmt.Errorf("kftest: WithOACallback: %w", err)
 		}
-		s.key = k
+		b.Rand, b.ToUserName, b.OfficialAccount = randReader{s.lockedRand}, cfg.originalID, true
+		s.cb = b
+		if cb.EncodingAESKey != "" {
+			if s.key, err = wxcrypto.ParseKey(cb.EncodingAESKey); err != nil {
+				return nil, fmt.Errorf("kftest: %w", err)
+			}
+		}
 	}
 	if cfg.seed != nil {
 		if err := s.applySeed(*cfg.seed); err != nil {
 			return nil, fmt.Errorf("kftest: seed: %w", err)
 		}
 	}
-	s.mux = http.NewServeMux()
+	s.initHTTP(slog.Default(), s.stop)
 	s.oaRoutes()
 	return s, nil
+}
+
+// stop stops pushing (see Close).
+func (s *OAServer) stop() {
+	s.cancel()
+	s.push.close()
 }
 
 // NewOAServer starts an Official Account emulator on a loopback port for
@@ -335,77 +336,12 @@ func NewOAServer(t testing.TB, opts ...OAOption) *OAServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s)
-	s.lmu.Lock()
-	s.url = hs.URL
-	s.lmu.Unlock()
-	t.Cleanup(func() {
-		s.Close()
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	s.serveTest(t)
 	return s
-}
-
-// ListenAndServe listens on addr (for example "127.0.0.1:8081") and serves
-// until Close. It returns http.ErrServerClosed after Close.
-func (s *OAServer) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
-}
-
-// Serve serves on l until Close.
-func (s *OAServer) Serve(l net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.lmu.Lock()
-	if s.closed {
-		s.lmu.Unlock()
-		l.Close()
-		return http.ErrServerClosed
-	}
-	s.httpSrv = hs
-	s.url = "http://" + l.Addr().String()
-	s.lmu.Unlock()
-	return hs.Serve(l)
-}
-
-// Close stops serving and stops pushing.
-func (s *OAServer) Close() error {
-	s.lmu.Lock()
-	if s.closed {
-		s.lmu.Unlock()
-		return nil
-	}
-	s.closed = true
-	hs := s.httpSrv
-	s.lmu.Unlock()
-	s.cancel()
-	s.push.close()
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			return hs.Close()
-		}
-	}
-	return nil
-}
-
-// URL returns the base URL the emulator listens on ("" before it listens).
-func (s *OAServer) URL() string {
-	s.lmu.Lock()
-	defer s.lmu.Unlock()
-	return s.url
 }
 
 // Handler returns the emulator as an http.Handler, for in-process use.
 func (s *OAServer) Handler() http.Handler { return s }
-
-// ServeHTTP implements http.Handler.
-func (s *OAServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // AppID returns the emulated app id.
 func (s *OAServer) AppID() string { return s.cfg.appID }
@@ -423,18 +359,6 @@ func (s *OAServer) WeChatID() string { return s.cfg.wechatID }
 // KfAccount returns prefix@WeChatID.
 func (s *OAServer) KfAccount(prefix string) string { return prefix + "@" + s.cfg.wechatID }
 
-// Clock returns the emulator's clock.
-func (s *OAServer) Clock() *Clock { return s.clock }
-
-// Now returns the emulated time.
-func (s *OAServer) Now() time.Time { return s.clock.Now() }
-
-// Advance moves the emulated time forward.
-func (s *OAServer) Advance(d time.Duration) { s.clock.Advance(d) }
-
-// SetTime moves the emulated time to t.
-func (s *OAServer) SetTime(t time.Time) { s.clock.Set(t) }
-
 // Client returns a real *mp.Client pointed at the emulator (which must be
 // listening), with the emulated app id and secret. Extra options are applied
 // after the base URL. It panics if the options are invalid.
@@ -450,78 +374,6 @@ func (s *OAServer) Client(opts ...mp.Option) *mp.Client {
 	}
 	return c
 }
-
-// FailNext makes the next n calls of the endpoint at path (for example
-// "/customservice/kfsession/create" or "/cgi-bin/token") fail with f.
-func (s *OAServer) FailNext(path string, n int, f Fault) error {
-	if err := f.validate(); err != nil {
-		return err
-	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	for range n {
-		s.faults.queued[path] = append(s.faults.queued[path], f)
-	}
-	return nil
-}
-
-// ClearFaults removes every queued fault.
-func (s *OAServer) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.queued = map[string][]Fault{}
-	s.faults.rate, s.faults.kinds = 0, nil
-}
-
-// Calls returns how many requests reached each endpoint path (faults
-// included), for example Calls()["/cgi-bin/token"].
-func (s *OAServer) Calls() map[string]int {
-	s.calls.mu.Lock()
-	defer s.calls.mu.Unlock()
-	m := make(map[string]int, len(s.calls.m))
-	for k, v := range s.calls.m {
-		m[k] = v
-	}
-	return m
-}
-
-func (s *OAServer) randFloat() float64 {
-	s.randMu.Lock()
-	defer s.randMu.Unlock()
-	return s.rand.Float64()
-}
-
-// randString returns n random characters of alphabet.
-func (s *OAServer) randString(n int, alphabet string) string {
-	b := make([]byte, n)
-	s.randMu.Lock()
-	for i := range b {
-		b[i] = alphabet[s.rand.IntN(len(alphabet))]
-	}
-	s.randMu.Unlock()
-	return string(b)
-}
-
-const (
-	oaAlnum  = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	oaDigits = "0123456789"
-	oaHex    = "0123456789abcdef"
-)
-
-// Read implements io.Reader over the emulator's random source (ciphertext
-// prefixes), so that WithOARandSeed makes pushes repeatable.
-type oaRandReader struct{ s *OAServer }
-
-func (r oaRandReader) Read(p []byte) (int, error) {
-	r.s.randMu.Lock()
-	defer r.s.randMu.Unlock()
-	for i := range p {
-		p[i] = byte(r.s.rand.Uint32())
-	}
-	return len(p), nil
-}
-
-var _ io.Reader = oaRandReader{}
 
 // update runs fn with exclusive access to the state, after ending what the
 // clock has ended (idle sessions, typing).
@@ -590,52 +442,11 @@ func (s *OAServer) oaAPI(ep oaEndpoint) {
 }
 
 func (s *OAServer) serveOA(ep oaEndpoint, w http.ResponseWriter, r *http.Request) {
-	s.calls.add(ep.path)
-	f, ok := s.faults.take(ep.path, s.randFloat)
-	if ok {
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		switch {
-		case f.Drop:
-			dropConn(w)
-			return
-		case f.HTTPStatus != 0:
-			http.Error(w, http.StatusText(f.HTTPStatus), f.HTTPStatus)
-			return
-		case f.Code != 0:
-			s.writeOAErr(w, oaErr(f.Code, "injected fault"))
-			return
-		}
-	}
-	allowed := false
-	for _, m := range ep.methods {
-		allowed = allowed || r.Method == m
-	}
-	if !allowed {
-		if r.Method == http.MethodGet {
-			s.writeOAErr(w, oaErr(43002, "require POST method"))
-		} else {
-			s.writeOAErr(w, oaErr(43001, "require GET method"))
-		}
+	f, body, ok := beginAPI(s, w, r, ep.path, ep.methods, !ep.raw)
+	if !ok {
 		return
 	}
-	c := &oaCall{r: r}
-	if r.Method == http.MethodPost && !ep.raw {
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-		if err != nil {
-			return
-		}
-		if len(b) > maxRequestBody {
-			s.writeOAErr(w, oaErr(47001, "data format error: body too large"))
-			return
-		}
-		c.body = b
-	}
+	c := &oaCall{r: r, body: body}
 	if ep.raw {
 		c.media, c.mediaErr = readOAMedia(r)
 	}
@@ -654,54 +465,56 @@ func (s *OAServer) serveOA(ep oaEndpoint, w http.ResponseWriter, r *http.Request
 		return err
 	})
 	if err != nil {
-		s.writeOAErr(w, err)
+		s.writeErr(w, r, err)
 		return
 	}
 	if f.DropAfter {
 		dropConn(w)
 		return
 	}
-	s.writeOAOK(w, reply, ep.bare)
+	s.writeOK(w, reply, ep.bare)
 }
 
-func (s *OAServer) writeOAOK(w http.ResponseWriter, v any, bare bool) {
+// The answers of the steps beginAPI takes, in the Official Account format.
+func (s *OAServer) faultErr(code mp.ErrCode) error { return oaErr(code, "injected fault") }
+
+func (s *OAServer) methodErr(r *http.Request, _ []string) error {
+	if r.Method == http.MethodGet {
+		return oaErr(43002, "require POST method")
+	}
+	return oaErr(43001, "require GET method")
+}
+
+func (s *OAServer) tooLargeErr() error { return oaErr(47001, "data format error: body too large") }
+
+// oaContentType is the Content-Type of api.weixin.qq.com's JSON answers.
+const oaContentType = "application/json; encoding=utf-8"
+
+func (s *OAServer) writeOK(w http.ResponseWriter, v any, bare bool) {
 	var b []byte
 	if v != nil {
 		var err error
 		if b, err = json.Marshal(v); err != nil {
-			s.writeOAErr(w, oaErr(-1, "system error"))
+			s.writeErr(w, nil, oaErr(-1, "system error"))
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json; encoding=utf-8")
 	if bare && len(b) > 1 {
-		w.Write(b)
+		writeAPIJSON(w, oaContentType, b)
 		return
 	}
-	out := []byte(`{"errcode":0,"errmsg":"ok"`)
-	if len(b) > 2 && b[0] == '{' {
-		out = append(out, ',')
-		out = append(out, b[1:]...)
-	} else {
-		out = append(out, '}')
-	}
-	w.Write(out)
+	writeAPIJSON(w, oaContentType, okJSON(b))
 }
 
-// writeOAErr answers an errcode the way api.weixin.qq.com does: HTTP 200
+// writeErr answers an errcode the way api.weixin.qq.com does: HTTP 200
 // and an errmsg ending in " rid: <request id>".
-func (s *OAServer) writeOAErr(w http.ResponseWriter, err error) {
+func (s *OAServer) writeErr(w http.ResponseWriter, _ *http.Request, err error) {
 	var oe *oaError
 	if !errors.As(err, &oe) {
 		oe = &oaError{code: -1, msg: "system error"}
 	}
-	rid := s.randString(8, oaHex) + "-" + s.randString(8, oaHex) + "-" + s.randString(8, oaHex)
-	b, _ := json.Marshal(struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}{int(oe.code), oe.msg + " rid: " + rid})
-	w.Header().Set("Content-Type", "application/json; encoding=utf-8")
-	w.Write(b)
+	rid := s.randString(8, hexDigits) + "-" + s.randString(8, hexDigits) + "-" + s.randString(8, hexDigits)
+	writeAPIJSON(w, oaContentType, errJSON(oe.code, oe.msg+" rid: "+rid))
 }
 
 func (s *OAServer) oaRoutes() {
@@ -727,25 +540,4 @@ func (s *OAServer) oaRoutes() {
 
 	s.oaAPI(oaEndpoint{path: "/cgi-bin/message/custom/send", methods: post, fn: s.oaCustomSend})
 	s.oaAPI(oaEndpoint{path: "/cgi-bin/message/custom/typing", methods: post, fn: s.oaCustomTyping})
-}
-
-// SetErrorRate makes a fraction p (0..1) of all API calls (the token
-// endpoint included) fail with one of kinds, taken in turn. p = 0 turns it
-// off.
-func (s *OAServer) SetErrorRate(p float64, kinds ...Fault) error {
-	if p < 0 || p > 1 {
-		return errors.New("kftest: error rate outside [0,1]")
-	}
-	if p > 0 && len(kinds) == 0 {
-		return errors.New("kftest: SetErrorRate needs at least one Fault")
-	}
-	for _, k := range kinds {
-		if err := k.validate(); err != nil {
-			return err
-		}
-	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.rate, s.faults.kinds, s.faults.next = p, append([]Fault(nil), kinds...), 0
-	return nil
 }

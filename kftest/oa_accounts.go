@@ -139,7 +139,7 @@ func (s *OAServer) oaAccountHeadImg(c *oaCall, st *oaState, now time.Time) (any,
 		return nil, c.mediaErr
 	}
 	a.headImg = c.media
-	a.headImgURL = "http://mmbiz.qpic.cn/mmbiz_jpg/kftest" + s.randString(24, oaAlnum) + "/300?wx_fmt=jpeg"
+	a.headImgURL = "http://mmbiz.qpic.cn/mmbiz_jpg/kftest" + s.randString(24, alnum) + "/300?wx_fmt=jpeg"
 	return nil, nil
 }
 

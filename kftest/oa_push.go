@@ -3,14 +3,11 @@ package kftest
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,39 +162,23 @@ func (s *OAServer) deliver(ctx context.Context, j oaPushJob) OAPush {
 	return res
 }
 
-// post makes one signed (and in safe mode encrypted) POST.
+// post makes one signed (and in safe mode encrypted) POST, built by
+// callback.Builder: signature, timestamp and nonce in the URL (safe mode
+// adds encrypt_type=aes and msg_signature, and encrypts the body for the
+// app id), plus openid.
 func (s *OAServer) post(ctx context.Context, j oaPushJob) (int, []byte, error) {
-	cb := s.cfg.callback
-	ts := strconv.FormatInt(s.clock.Now().Unix(), 10)
-	nonce := s.randString(10, oaDigits)
-	q := url.Values{
-		"signature": {oaPlainSignature(cb.Token, ts, nonce)},
-		"timestamp": {ts},
-		"nonce":     {nonce},
-		"openid":    {j.openid},
-	}
-	body := j.xml
-	if s.key.Valid() {
-		enc, err := s.key.Encrypt(oaRandReader{s}, j.xml, s.cfg.appID)
-		if err != nil {
-			return 0, nil, err
-		}
-		q.Set("encrypt_type", "aes")
-		q.Set("msg_signature", wxcrypto.Signature(cb.Token, ts, nonce, enc))
-		body = wxcrypto.EncryptedPostBody(s.cfg.originalID, "", enc)
-	}
-	u := cb.URL
-	if strings.Contains(u, "?") {
-		u += "&" + q.Encode()
-	} else {
-		u += "?" + q.Encode()
-	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.pushTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, u, bytes.NewReader(body))
+	q, body, err := s.cb.Event(j.xml, s.clock.Now())
 	if err != nil {
 		return 0, nil, err
 	}
+	q.Set("openid", j.openid)
+	actx, cancel := context.WithTimeout(ctx, s.cfg.pushTimeout)
+	defer cancel()
+	req, err := s.cb.NewRequest(actx, s.cfg.callback.URL, q, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	// What the Official Account platform sends.
 	req.Header.Set("Content-Type", "text/xml")
 	req.Header.Set("User-Agent", "Mozilla/4.0")
 	resp, err := s.hc.Do(req)
@@ -213,15 +194,6 @@ func (s *OAServer) post(ctx context.Context, j oaPushJob) (int, []byte, error) {
 		return resp.StatusCode, nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	return resp.StatusCode, b, nil
-}
-
-// oaPlainSignature is the plain-mode signature: the hex SHA-1 of token,
-// timestamp and nonce sorted and concatenated.
-func oaPlainSignature(token, timestamp, nonce string) string {
-	parts := []string{token, timestamp, nonce}
-	slices.Sort(parts)
-	sum := sha1.Sum([]byte(strings.Join(parts, "")))
-	return hex.EncodeToString(sum[:])
 }
 
 // oaEnvelope is the safe-mode passive reply envelope.

@@ -311,7 +311,7 @@ func (s *OAServer) issueToken(st *oaState, now time.Time) {
 			delete(st.retired, t)
 		}
 	}
-	st.token = oaTokenPrefix + s.randString(oaTokenLen-len(oaTokenPrefix), oaAlnum)
+	st.token = oaTokenPrefix + s.randString(oaTokenLen-len(oaTokenPrefix), alnum)
 	st.tokenExp = now.Add(tokenTTL)
 	st.tstats.Fetches++
 }

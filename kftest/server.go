@@ -1,15 +1,10 @@
 package kftest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -226,29 +221,21 @@ func WithCallbackRetry(timeout time.Duration, attempts int) Option {
 // Server is the emulator: an http.Handler serving the WeCom 微信客服 API, the
 // control API under /_kftest/ and the customer chat page, over a Store.
 type Server struct {
+	httpLife    // ListenAndServe, Serve, Start, Close, URL, ServeHTTP
+	faults      // FailNext, SetErrorRate, ClearFaults, Calls
+	emuClock    // Clock, Now, Advance, SetTime
+	*lockedRand // randFloat, randString
+
 	cfg   config
-	clock *Clock
 	store Store
 	log   *slog.Logger
-	mux   *http.ServeMux
 
-	randMu sync.Mutex
-	rand   *rand.Rand
-
-	faults *faults
-	calls  *callCounter
-	hub    *hub        // live updates for the chat page
-	cb     *callbacker // callback delivery (nil without WithCallback)
-
-	mu       sync.Mutex
-	url      string
-	listener net.Listener
-	httpSrv  *http.Server
-	closed   bool
+	hub *hub        // live updates for the chat page
+	cb  *callbacker // callback delivery (nil without WithCallback)
 }
 
 // New returns an emulator that is not listening yet: serve it with
-// ListenAndServe or Serve, or use Handler in-process.
+// ListenAndServe, Serve or Start, or use Handler in-process.
 func New(opts ...Option) (*Server, error) {
 	cfg := config{
 		corpID: DefaultCorpID, secrets: []string{DefaultSecret}, quotas: defaultQuotas,
@@ -269,14 +256,10 @@ func New(opts ...Option) (*Server, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	seed := cfg.randSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
 	s := &Server{
-		cfg: cfg, clock: cfg.clock, store: cfg.store, log: cfg.logger,
-		rand:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		faults: newFaults(), calls: newCallCounter(), hub: newHub(),
+		cfg: cfg, emuClock: emuClock{cfg.clock}, store: cfg.store, log: cfg.logger,
+		lockedRand: newLockedRand(cfg.randSeed, 0x9e3779b97f4a7c15),
+		hub:        newHub(),
 	}
 	if err := s.store.Update(func(st *State) error {
 		st.corpID = cfg.corpID
@@ -297,9 +280,17 @@ func New(opts ...Option) (*Server, error) {
 		}
 		s.cb = cb
 	}
-	s.mux = http.NewServeMux()
+	s.initHTTP(s.log, s.stop)
 	s.routes()
 	return s, nil
+}
+
+// stop stops what the emulator runs besides serving HTTP (see Close).
+func (s *Server) stop() {
+	s.hub.close()
+	if s.cb != nil {
+		s.cb.close()
+	}
 }
 
 // NewServer starts an emulator on a loopback port for the test and stops it
@@ -310,112 +301,18 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(s)
-	hs.Start()
-	s.mu.Lock()
-	s.url = hs.URL
-	s.mu.Unlock()
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		hs.Close()
-		s.Close()
-	})
+	s.serveTest(t)
 	return s
-}
-
-// ListenAndServe listens on addr (for example "127.0.0.1:8080") and serves
-// until Close. It returns http.ErrServerClosed after Close.
-func (s *Server) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
-}
-
-// Serve serves on l until Close.
-func (s *Server) Serve(l net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		l.Close()
-		return http.ErrServerClosed
-	}
-	s.listener, s.httpSrv = l, hs
-	s.url = "http://" + l.Addr().String()
-	s.mu.Unlock()
-	return hs.Serve(l)
-}
-
-// Start serves on l in the background and returns at once; URL is valid
-// when it returns. Serving errors other than http.ErrServerClosed are
-// logged.
-func (s *Server) Start(l net.Listener) {
-	s.mu.Lock()
-	s.url = "http://" + l.Addr().String()
-	s.mu.Unlock()
-	go func() {
-		if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("kftest: serve", "error", err)
-		}
-	}()
-}
-
-// Close stops serving and stops callback delivery.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	hs := s.httpSrv
-	s.mu.Unlock()
-	s.hub.close()
-	if s.cb != nil {
-		s.cb.close()
-	}
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			return hs.Close()
-		}
-	}
-	return nil
-}
-
-// URL returns the base URL the emulator listens on ("" before it listens).
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
 }
 
 // Handler returns the emulator as an http.Handler, for in-process use.
 func (s *Server) Handler() http.Handler { return s }
-
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // CorpID returns the emulated corp id.
 func (s *Server) CorpID() string { return s.cfg.corpID }
 
 // Secret returns the first configured app secret.
 func (s *Server) Secret() string { return s.cfg.secrets[0] }
-
-// Clock returns the emulator's clock.
-func (s *Server) Clock() *Clock { return s.clock }
-
-// Now returns the emulated time.
-func (s *Server) Now() time.Time { return s.clock.Now() }
-
-// Advance moves the emulated time forward.
-func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
-
-// SetTime moves the emulated time to t.
-func (s *Server) SetTime(t time.Time) { s.clock.Set(t) }
 
 // Client returns a real *kf.Client pointed at the emulator (which must be
 // listening), using the emulated corp id and secret. Extra options are
@@ -433,21 +330,5 @@ func (s *Server) Client(opts ...kf.Option) *kf.Client {
 	return c
 }
 
-// randFloat returns a random float in [0,1).
-func (s *Server) randFloat() float64 {
-	s.randMu.Lock()
-	defer s.randMu.Unlock()
-	return s.rand.Float64()
-}
-
 // randID returns a random identifier of n characters from [0-9a-zA-Z].
-func (s *Server) randID(n int) string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	b := make([]byte, n)
-	s.randMu.Lock()
-	for i := range b {
-		b[i] = alphabet[s.rand.IntN(len(alphabet))]
-	}
-	s.randMu.Unlock()
-	return string(b)
-}
+func (s *Server) randID(n int) string { return s.randString(n, alnum) }

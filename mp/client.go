@@ -2,12 +2,9 @@ package mp
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wxkf/kf/internal/wxapi"
@@ -15,10 +12,6 @@ import (
 
 // DefaultBaseURL is the Official Account API host.
 const DefaultBaseURL = "https://api.weixin.qq.com"
-
-// tokenExpiresIn is the documented lifetime of an Official Account
-// access_token, used when the reply omits expires_in.
-const tokenExpiresIn = 7200 * time.Second
 
 // Clock tells the time. It is injected so that tests can control token
 // expiry.
@@ -62,50 +55,23 @@ type Client struct {
 // service is the common base of every service.
 type service struct{ c *Client }
 
-type options struct {
-	httpClient  *http.Client
-	baseURL     *url.URL
-	tokens      TokenSource
-	cache       TokenCache
-	retryer     Retryer
-	maxAttempts int
-	logger      *slog.Logger
-	clock       Clock
-}
+// options are the settings the Option values fill in; they are shared with
+// package kf through internal/wxapi.
+type options = wxapi.ClientOptions
 
 // Option configures a Client.
 type Option func(*options) error
 
 // WithHTTPClient sets the HTTP client (default: one with a 60 s timeout).
 func WithHTTPClient(hc *http.Client) Option {
-	return func(o *options) error {
-		if hc == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		o.httpClient = hc
-		return nil
-	}
+	return func(o *options) error { return o.SetHTTPClient(hc) }
 }
 
 // WithBaseURL points the client at another host, such as an emulator or a
 // proxy (default DefaultBaseURL). It must be an absolute http or https URL
 // without query or fragment.
 func WithBaseURL(raw string) Option {
-	return func(o *options) error {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("WithBaseURL: %w", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("WithBaseURL: %q is not an absolute http(s) URL", raw)
-		}
-		if u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("WithBaseURL: %q must not carry a query or fragment", raw)
-		}
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		o.baseURL = u
-		return nil
-	}
+	return func(o *options) error { return o.SetBaseURL(raw) }
 }
 
 // WithTokenSource replaces the built-in token source, for example with one
@@ -113,13 +79,7 @@ func WithBaseURL(raw string) Option {
 // calls /cgi-bin/token itself, the secret passed to NewClient may be empty
 // and WithTokenCache is ignored.
 func WithTokenSource(ts TokenSource) Option {
-	return func(o *options) error {
-		if ts == nil {
-			return errors.New("WithTokenSource: nil source")
-		}
-		o.tokens = ts
-		return nil
-	}
+	return func(o *options) error { return o.SetTokenSource(ts) }
 }
 
 // WithTokenCache shares access tokens through cache, so that several
@@ -130,114 +90,63 @@ func WithTokenSource(ts TokenSource) Option {
 // interface as package kf's, so one store (the Redis cache in package
 // redisstore) serves both clients; the keys differ by platform.
 func WithTokenCache(cache TokenCache) Option {
-	return func(o *options) error {
-		if cache == nil {
-			return errors.New("WithTokenCache: nil cache")
-		}
-		o.cache = cache
-		return nil
-	}
+	return func(o *options) error { return o.SetTokenCache(cache) }
 }
 
 // WithRetryer replaces the retry policy.
 func WithRetryer(r Retryer) Option {
-	return func(o *options) error {
-		if r == nil {
-			return errors.New("WithRetryer: nil retryer")
-		}
-		if r.MaxAttempts() < 1 {
-			return errors.New("WithRetryer: MaxAttempts must be at least 1")
-		}
-		o.retryer = r
-		return nil
-	}
+	return func(o *options) error { return o.SetRetryer(r) }
 }
 
 // WithRetry sets the number of attempts of the standard retryer (1 disables
 // retries). It is ignored when WithRetryer is also given.
 func WithRetry(maxAttempts int) Option {
-	return func(o *options) error {
-		if maxAttempts < 1 || maxAttempts > 20 {
-			return fmt.Errorf("WithRetry: maxAttempts %d out of range 1..20", maxAttempts)
-		}
-		o.maxAttempts = maxAttempts
-		return nil
-	}
+	return func(o *options) error { return o.SetRetry(maxAttempts) }
 }
 
 // WithLogger sets the logger (default: silent). Tokens and secrets are never
 // logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		o.logger = l
-		return nil
-	}
+	return func(o *options) error { return o.SetLogger(l) }
 }
 
 // WithClock sets the clock used for token expiry (default: the system
 // clock).
 func WithClock(c Clock) Option {
-	return func(o *options) error {
-		if c == nil {
-			return errors.New("WithClock: nil clock")
-		}
-		o.clock = c
-		return nil
-	}
+	return func(o *options) error { return o.SetClock(c) }
 }
 
 // tokenCodes are the errcodes after which the client drops the token,
 // fetches a new one and replays the call once (shared/api-surface.md §8.8).
 var tokenCodes = []ErrCode{ErrCodeInvalidCredential, ErrCodeInvalidAccessToken, ErrCodeAccessTokenExpired}
 
+// platform is what sets the Official Account client apart from package
+// kf's. The token comes from GET /cgi-bin/token
+// (grant_type=client_credential); the secret travels in the query string and
+// the transport redacts it from every error and log line.
+var platform = wxapi.Platform{
+	Prefix:         "mp",
+	IDName:         "app id",
+	DefaultBaseURL: DefaultBaseURL,
+	UserAgent:      "wxkf-mp-go",
+	TokenCodes:     tokenCodes,
+	CacheKeyPrefix: "mp",
+	TokenOp:        "mp/token",
+	TokenPath:      "/cgi-bin/token",
+	TokenQuery: func(appID, secret string) url.Values {
+		return url.Values{"grant_type": {"client_credential"}, "appid": {appID}, "secret": {secret}}
+	},
+}
+
 // NewClient returns a client for the Official Account identified by appID
 // and its AppSecret. Nothing is sent until the first call. See the package
 // documentation (Authentication) before running more than one instance.
 func NewClient(appID, secret string, opts ...Option) (*Client, error) {
-	var o options
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("mp: %w", err)
-		}
+	api, tokens, err := wxapi.NewPlatformClient(platform, appID, secret, opts)
+	if err != nil {
+		return nil, err
 	}
-	if appID == "" {
-		return nil, errors.New("mp: NewClient: empty app id")
-	}
-	if secret == "" && o.tokens == nil {
-		return nil, errors.New("mp: NewClient: empty secret (give a secret or WithTokenSource)")
-	}
-	if o.baseURL == nil {
-		o.baseURL, _ = url.Parse(DefaultBaseURL)
-	}
-	if o.retryer == nil {
-		o.retryer = wxapi.NewStandardRetryer(wxapi.StandardRetryerConfig{MaxAttempts: o.maxAttempts})
-	}
-	now := time.Now
-	if o.clock != nil {
-		now = o.clock.Now
-	}
-	c := &Client{appID: appID}
-	c.api = wxapi.New(wxapi.Config{
-		BaseURL:    o.baseURL,
-		HTTPClient: o.httpClient,
-		Retryer:    o.retryer,
-		Logger:     o.logger,
-		TokenCodes: tokenCodes,
-		UserAgent:  "wxkf-mp-go",
-	})
-	c.tokens = o.tokens
-	if c.tokens == nil {
-		c.tokens = wxapi.NewCachedSource(wxapi.CachedSourceConfig{
-			Key:   wxapi.CacheKey("mp", appID, secret),
-			Fetch: func(ctx context.Context) (Token, error) { return c.fetchToken(ctx, secret, now) },
-			Cache: o.cache,
-			Now:   now,
-		})
-	}
-	c.api.SetTokens(c.tokens)
+	c := &Client{appID: appID, api: api, tokens: tokens}
 	s := &service{c: c}
 	c.Accounts = (*AccountService)(s)
 	c.Sessions = (*SessionService)(s)
@@ -257,44 +166,16 @@ func (c *Client) Tokens() TokenSource { return c.tokens }
 // BaseURL returns the API host the client talks to.
 func (c *Client) BaseURL() string { return c.api.BaseURL().String() }
 
-type tokenReply struct {
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int64  `json:"expires_in"`
-}
-
-// fetchToken asks GET /cgi-bin/token (grant_type=client_credential) for a
-// new token. The secret travels in the query string; the transport redacts
-// it from every error and log line.
-func (c *Client) fetchToken(ctx context.Context, secret string, now func() time.Time) (Token, error) {
-	var r tokenReply
-	err := c.api.Do(ctx, &wxapi.Request{
-		Op: "mp/token", Method: http.MethodGet, Path: "/cgi-bin/token",
-		Query:   url.Values{"grant_type": {"client_credential"}, "appid": {c.appID}, "secret": {secret}},
-		NoToken: true,
-		// A fetch invalidates the previous token: replaying one whose reply
-		// was lost only invalidates a token nobody received.
-		Idempotent: true,
-	}, &r)
-	if err != nil {
-		return Token{}, err
-	}
-	d := time.Duration(r.ExpiresIn) * time.Second
-	if d <= 0 {
-		d = tokenExpiresIn
-	}
-	return Token{Value: r.AccessToken, ExpiresAt: now().Add(d)}, nil
-}
-
 // post runs a JSON POST through the shared transport. idempotent allows
 // retries after failures that leave the outcome unknown.
 func (s *service) post(ctx context.Context, op, path string, in, out any, idempotent bool) error {
-	return s.c.api.Do(ctx, &wxapi.Request{Op: op, Method: http.MethodPost, Path: path, JSON: in, Idempotent: idempotent}, out)
+	return s.c.api.PostJSON(ctx, op, path, in, out, idempotent)
 }
 
 // get runs a GET with query parameters (a read, always retried) through the
 // shared transport.
 func (s *service) get(ctx context.Context, op, path string, q url.Values, out any) error {
-	return s.c.api.Do(ctx, &wxapi.Request{Op: op, Method: http.MethodGet, Path: path, Query: q, Idempotent: true}, out)
+	return s.c.api.Get(ctx, op, path, q, out)
 }
 
 // AccountService manages customer-service accounts: kfaccount/add, update,

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+
+	"github.com/wxkf/kf/internal/wxapi"
 )
 
 // Customer messages (客服消息; shared/api-surface.md §8.5; official page
@@ -227,13 +229,7 @@ func (m Outgoing) Type() MsgType { return m.f.MsgType }
 // Payload returns the JSON object sent under the msgtype key, for example
 // {"content":"hi"} for a text. It is nil for the zero Outgoing and for a
 // message without the payload of its msgtype.
-func (m Outgoing) Payload() (json.RawMessage, error) {
-	p := m.f.payload()
-	if p == nil {
-		return nil, nil
-	}
-	return json.Marshal(p)
-}
+func (m Outgoing) Payload() (json.RawMessage, error) { return wxapi.MarshalPayload(m.f.payload()) }
 
 // payloads returns the payload of every type, keyed by msgtype; a nil value
 // means unset.

@@ -72,6 +72,7 @@ type doctorCheck struct {
 	Error   string   `json:"error,omitempty"`
 	Meaning string   `json:"meaning,omitempty"`
 	Fix     string   `json:"fix,omitempty"`
+	Hint    string   `json:"hint,omitempty"` // kfctl doctor's advice for the errcode
 }
 
 // doctorHints are kfctl doctor's own advice for the configuration errcodes,
@@ -119,19 +120,13 @@ func (a *app) doctorAPIError(c *doctorCheck, err error) {
 	c.ErrCode = int(ae.Code)
 	c.Error = fmt.Sprintf("errcode %d (%s)", int(ae.Code), ae.Code.String())
 	c.Meaning = ae.Code.Meaning()
-	fix := ae.Code.Remedy()
-	if h := doctorHints[ae.Code]; h != "" {
-		if fix != "" {
-			fix += "; "
-		}
-		fix += h
-	}
+	c.Fix = ae.Code.Remedy()
+	c.Hint = doctorHints[ae.Code]
 	if ae.Code == kf.ErrCodeUntrustedIP {
 		if m := fromIP.FindStringSubmatch(ae.Msg); m != nil {
-			fix += " The platform saw this server as " + m[1] + "."
+			c.Hint += " The platform saw this server as " + m[1] + "."
 		}
 	}
-	c.Fix = fix
 }
 
 func (a *app) runDoctor(cmd *cobra.Command, f *doctorFlags) error {
@@ -149,7 +144,8 @@ func (a *app) runDoctor(cmd *cobra.Command, f *doctorFlags) error {
 	switch {
 	case a.corpID == "":
 		tok.Status, tok.ErrCode = checkFail, int(kf.ErrCodeCorpIDMissing)
-		tok.Error, tok.Meaning, tok.Fix = "no corp id", kf.ErrCodeCorpIDMissing.Meaning(), doctorHints[kf.ErrCodeCorpIDMissing]+" "+doctorHints[kf.ErrCodeInvalidCorpID]
+		tok.Error, tok.Meaning = "no corp id", kf.ErrCodeCorpIDMissing.Meaning()
+		tok.Fix, tok.Hint = doctorHints[kf.ErrCodeCorpIDMissing], doctorHints[kf.ErrCodeInvalidCorpID]
 	case a.secret == "":
 		tok.Status, tok.ErrCode = checkFail, int(kf.ErrCodeSecretMissing)
 		tok.Error, tok.Meaning, tok.Fix = "no secret", kf.ErrCodeSecretMissing.Meaning(), doctorHints[kf.ErrCodeSecretMissing]
@@ -224,6 +220,12 @@ func (a *app) runDoctor(cmd *cobra.Command, f *doctorFlags) error {
 // doctorAccounts reports the accounts and whether the app manages them.
 func doctorAccounts(c *doctorCheck, list []kf.Account) {
 	managed := 0
+	idWidth, nameWidth := 0, 0
+	for _, acc := range list {
+		idWidth = max(idWidth, utf8.RuneCountInString(acc.OpenKfID))
+		nameWidth = max(nameWidth, utf8.RuneCountInString(acc.Name))
+	}
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-utf8.RuneCountInString(s)) }
 	for _, acc := range list {
 		mark := "✓ managed by this app"
 		if acc.ManagePrivilege {
@@ -231,7 +233,7 @@ func doctorAccounts(c *doctorCheck, list []kf.Account) {
 		} else {
 			mark = "✗ not managed by this app (manage_privilege false)"
 		}
-		c.Lines = append(c.Lines, fmt.Sprintf("%s  %s  %s", acc.OpenKfID, acc.Name, mark))
+		c.Lines = append(c.Lines, pad(acc.OpenKfID, idWidth)+"  "+pad(acc.Name, nameWidth)+"  "+mark)
 	}
 	const assign = "in the admin console, 微信客服 → API → 可调用接口的应用: assign the accounts to this app " +
 		"(通过API管理微信客服账号); accounts created through the API belong to the app that created them. " +
@@ -370,6 +372,9 @@ func (a *app) printDoctor(checks []*doctorCheck) {
 		}
 		if c.Fix != "" {
 			fmt.Fprintln(w, "    fix:     "+c.Fix)
+		}
+		if c.Hint != "" {
+			fmt.Fprintln(w, "    hint:    "+c.Hint)
 		}
 	}
 }

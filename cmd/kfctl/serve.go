@@ -109,6 +109,8 @@ func (a *app) runServe(cmd *cobra.Command, f *serveFlags) error {
 		return usagef("%s: --page-limit %d not in 1..1000", cmd.CommandPath(), f.pageLimit)
 	case f.commitEvery < 0:
 		return usagef("%s: --commit-every must not be negative", cmd.CommandPath())
+	case a.token == "" && f.pollInterval == 0:
+		return usagef("%s: without a callback (--token, --aes-key) --poll-interval 0 would never pull after the start", cmd.CommandPath())
 	}
 	if f.forward != "" {
 		u, err := url.Parse(f.forward)

@@ -625,6 +625,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"welcome of two messages", env, []string{"--rules", welcome}, "welcome: give a text or a menu"},
 		{"bad store", env, []string{"--store", "mysql://x"}, "unsupported"},
 		{"bad path", env, []string{"--callback-path", "metrics"}, "--callback-path"},
+		{"no callback, no poll", env, []string{"--poll-interval", "0"}, "would never pull"},
 	} {
 		r := kfctl(t, tc.env, append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)
 		if r.code != exitUsage {
@@ -633,8 +634,14 @@ func TestServeUsageErrors(t *testing.T) {
 		contains(t, tc.name, r.stderr, tc.want)
 	}
 	noCalls(t, s)
+	// A wrong secret is an API error, explained, before anything listens.
+	r := kfctl(t, with(env, "KF_SECRET", "wrong"), "serve", "--listen", "127.0.0.1:0", "--store", "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	if r.code != exitAPI {
+		t.Errorf("wrong secret: exit %d, want %d (%s)", r.code, exitAPI, r.stderr)
+	}
+	contains(t, "wrong secret", r.stderr, "errcode 40001", "remedy:")
 	// A store that cannot be reached is not a usage error.
-	r := kfctl(t, env, "serve", "--listen", "127.0.0.1:0", "--store", "redis://127.0.0.1:1/0")
+	r = kfctl(t, env, "serve", "--listen", "127.0.0.1:0", "--store", "redis://127.0.0.1:1/0")
 	if r.code != exitError {
 		t.Errorf("unreachable Redis: exit %d, want %d (%s)", r.code, exitError, r.stderr)
 	}

@@ -190,6 +190,17 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) error {
 	return last
 }
 
+// PostJSON is Do for a POST of in as JSON. idempotent allows retries after
+// failures that leave the outcome unknown (see Request.Idempotent).
+func (c *Client) PostJSON(ctx context.Context, op, path string, in, out any, idempotent bool) error {
+	return c.Do(ctx, &Request{Op: op, Method: http.MethodPost, Path: path, JSON: in, Idempotent: idempotent}, out)
+}
+
+// Get is Do for a GET with query parameters; a read is always retried.
+func (c *Client) Get(ctx context.Context, op, path string, q url.Values, out any) error {
+	return c.Do(ctx, &Request{Op: op, Method: http.MethodGet, Path: path, Query: q, Idempotent: true}, out)
+}
+
 func (c *Client) isTokenCode(code ErrCode) bool {
 	for _, t := range c.tokenCodes {
 		if t == code {
