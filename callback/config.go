@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/wxkf/kf/internal/wxcrypto"
@@ -86,6 +87,10 @@ type Config struct {
 	// within the platform's 5 s. A retried (duplicate) callback gets an
 	// empty 200 without calling Reply again.
 	Reply func(ctx context.Context, ev Event) []byte
+	// OnReject, when set, is called on the request goroutine for every
+	// rejected request with the error (which wraps one of the package's
+	// sentinels; Reason names it), for metrics. It must not block.
+	OnReject func(r *http.Request, err error)
 	// QueueSize is the capacity of the queue between ServeHTTP and the
 	// workers (default DefaultQueueSize). When the queue is full,
 	// ServeHTTP answers 503 so that the platform retries later.
@@ -176,6 +181,7 @@ func New(cfg Config) (*Handler, error) {
 		receiverID: cfg.ReceiverID,
 		onEvent:    cfg.OnEvent,
 		reply:      cfg.Reply,
+		onReject:   cfg.OnReject,
 		window:     cfg.Window,
 		maxBody:    cfg.MaxBodyBytes,
 		now:        cfg.Now,

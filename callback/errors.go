@@ -66,3 +66,30 @@ func statusFor(err error) int {
 		return http.StatusBadRequest
 	}
 }
+
+// Reason names why a request was rejected, for metrics labels:
+// "body_too_large", "missing_params", "bad_signature", "stale_timestamp",
+// "decrypt", "receiver_mismatch", "malformed", "method", "overloaded",
+// "stopped", or "other".
+func Reason(err error) string {
+	for _, s := range [...]struct {
+		err  error
+		name string
+	}{
+		{ErrBodyTooLarge, "body_too_large"},
+		{ErrMissingParams, "missing_params"},
+		{ErrBadSignature, "bad_signature"},
+		{ErrStaleTimestamp, "stale_timestamp"},
+		{ErrDecrypt, "decrypt"},
+		{ErrReceiverMismatch, "receiver_mismatch"},
+		{ErrMalformed, "malformed"},
+		{errMethod, "method"},
+		{errOverloaded, "overloaded"},
+		{errStopped, "stopped"},
+	} {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	return "other"
+}

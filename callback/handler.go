@@ -31,6 +31,7 @@ type Handler struct {
 	receiverID   string
 	onEvent      func(context.Context, Event)
 	reply        func(context.Context, Event) []byte
+	onReject     func(*http.Request, error)
 	window       time.Duration
 	windowSecs   int64
 	maxBody      int64
@@ -117,6 +118,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // reject logs err and answers with a generic body.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) {
+	if h.onReject != nil {
+		h.onReject(r, err)
+	}
 	code := statusFor(err)
 	if errors.Is(err, errMethod) {
 		code = http.StatusMethodNotAllowed

@@ -661,14 +661,13 @@ func (s *Syncer) callBatch(ctx context.Context, openKfID string, msgs []kf.Messa
 // leaseOK reports whether the work may still be committed.
 func (r *run) leaseOK() bool { return r.lk == nil || r.lk.valid() }
 
-// commitCtx is the context of a store write: the worker's context, or, when
-// Run's context has ended (shutdown) but the lease is valid, a detached one
-// bounded by the shutdown timeout.
+// commitCtx is the context of a store write. It is detached from the
+// worker's cancellation and bounded by the shutdown timeout, so that a
+// shutdown (or a lost lease) that begins while a commit is in flight does
+// not abort the commit half-way and make the page be pulled again: the
+// lease is checked before every write, and a store fences late commits.
 func (r *run) commitCtx() (context.Context, context.CancelFunc) {
-	if r.wctx.Err() != nil && r.ctx.Err() != nil {
-		return context.WithTimeout(context.WithoutCancel(r.wctx), r.s.cfg.shutdown)
-	}
-	return r.wctx, func() {}
+	return context.WithTimeout(context.WithoutCancel(r.wctx), r.s.cfg.shutdown)
 }
 
 // mark records one handled message (stores that are not Committers).

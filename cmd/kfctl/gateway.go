@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -186,6 +185,9 @@ func newGateway(ctx context.Context, cfg gatewayConfig) (*gateway, error) {
 			OnEvent:   g.onCallback,
 			QueueSize: 1 << 14,
 			Logger:    cfg.log,
+			OnReject: func(_ *http.Request, err error) {
+				m.inc("kf_callback_rejected_total", callback.Reason(err))
+			},
 		})
 		if err != nil {
 			return nil, usageError{err}
@@ -305,82 +307,19 @@ func (g *gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// callbackMetrics counts the callback requests by outcome. The callback
-// Handler has no hook for its rejections, so a rejected request is checked
-// again (Check or VerifyURL, which have no side effects) to learn the
-// reason from the package's sentinel errors.
+// callbackMetrics counts URL verifications; rejections are counted by the
+// Handler's OnReject and accepted events by onCallback.
 type callbackMetrics struct {
 	h *callback.Handler
 	m *metrics
 }
 
-// maxCallbackBody is how much of a callback body is kept to classify a
-// rejection (the Handler's default cap, callback.DefaultMaxBodyBytes).
-const maxCallbackBody = callback.DefaultMaxBodyBytes
-
 func (c *callbackMetrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body []byte
-	if r.Method == http.MethodPost && r.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, maxCallbackBody+1))
-		if err != nil {
-			c.m.inc("kf_callback_rejected_total", "read_error")
-			http.Error(w, "Bad Request", http.StatusBadRequest)
-			return
-		}
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-	}
 	rec := &statusRecorder{ResponseWriter: w}
 	c.h.ServeHTTP(rec, r)
-	if rec.status < 300 {
-		if r.Method == http.MethodGet {
-			c.m.inc("kf_callbacks_total", "url_verification")
-		}
-		return // accepted events are counted by onCallback
+	if rec.status < 300 && r.Method == http.MethodGet {
+		c.m.inc("kf_callbacks_total", "url_verification")
 	}
-	c.m.inc("kf_callback_rejected_total", c.reason(r, rec.status, body))
-}
-
-// reason names why a request was rejected.
-func (c *callbackMetrics) reason(r *http.Request, status int, body []byte) string {
-	switch status {
-	case http.StatusRequestEntityTooLarge:
-		return "body_too_large"
-	case http.StatusMethodNotAllowed:
-		return "method"
-	case http.StatusServiceUnavailable:
-		return "overloaded"
-	}
-	var err error
-	switch r.Method {
-	case http.MethodPost:
-		r2 := r.Clone(r.Context())
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-		_, err = c.h.Check(r2)
-	case http.MethodGet:
-		_, err = c.h.VerifyURL(r)
-	}
-	for _, s := range []struct {
-		err  error
-		name string
-	}{
-		{callback.ErrBodyTooLarge, "body_too_large"},
-		{callback.ErrMissingParams, "missing_params"},
-		{callback.ErrBadSignature, "bad_signature"},
-		{callback.ErrStaleTimestamp, "stale_timestamp"},
-		{callback.ErrDecrypt, "decrypt"},
-		{callback.ErrReceiverMismatch, "receiver_mismatch"},
-		{callback.ErrMalformed, "malformed"},
-	} {
-		if errors.Is(err, s.err) {
-			return s.name
-		}
-	}
-	return "http_" + strconv.Itoa(status)
 }
 
 // statusRecorder remembers the status written.

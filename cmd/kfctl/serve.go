@@ -218,7 +218,9 @@ func runGateway(ctx context.Context, gw *gateway, l net.Listener, timeout time.D
 		if err == nil {
 			err = errors.New("shutdown timed out")
 		}
+		return err
 	}
+	log.Info("stopped")
 	return err
 }
 
