@@ -215,3 +215,14 @@ func TestAdminCorpQualification(t *testing.T) {
 		}
 	}
 }
+
+// A seeded customer with a short id and no nickname gets a generated
+// nickname (this used to panic).
+func TestSeedShortCustomerID(t *testing.T) {
+	t.Parallel()
+	s := kftest.NewServer(t, kftest.WithSeed(kftest.Seed{Customers: []kftest.SeedCustomer{{ExternalUserID: "w1"}}}))
+	id, err := s.AddCustomer(kftest.SeedCustomer{ExternalUserID: "w2"})
+	if err != nil || id != "w2" {
+		t.Fatalf("AddCustomer = %q, %v", id, err)
+	}
+}

@@ -129,7 +129,8 @@ func (s *Server) addCustomer(st *State, c SeedCustomer) (*customer, error) {
 		return old, nil
 	}
 	if c.Nickname == "" {
-		c.Nickname = "Customer " + c.ExternalUserID[len(c.ExternalUserID)-4:]
+		id := c.ExternalUserID
+		c.Nickname = "Customer " + id[max(0, len(id)-4):]
 	}
 	cu := &customer{externalUserID: c.ExternalUserID, nickname: c.Nickname, avatar: c.Avatar,
 		gender: c.Gender, unionID: c.UnionID, lastActive: map[string]time.Time{}}
