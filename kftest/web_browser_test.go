@@ -17,57 +17,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wxkf/kf"
+	"github.com/wxkf/kf/internal/testenv"
 	"github.com/wxkf/kf/kftest"
 )
-
-// chromiumPath is Debian's chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts a headless chromium for the test, or skips the test
-// when chromium is missing (and fails it when the CI variable is set: a
-// browser test must not pass silently in CI).
-func newBrowser(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s is missing (%v): install Debian's chromium (apt-get install chromium)", chromiumPath, err)
-		}
-		t.Skipf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test", chromiumPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.WindowSize(1280, 860),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	// t.Context is cancelled before the cleanups run, so the browser stops
-	// before the emulator (registered earlier) closes.
-	ctx, cancelTimeout := context.WithTimeout(t.Context(), timeout)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return bctx
-}
 
 // runBot is a tiny bot on the real client: it reads the account's messages
 // with sync_msg and answers "hello" with an echo and a menu, a menu click
@@ -154,7 +106,7 @@ func TestWebBrowserChat(t *testing.T) {
 			{ExternalUserID: "wmCarl", Nickname: "Carl 小王"},
 		},
 	}))
-	ctx := newBrowser(t, 40*time.Second)
+	ctx := testenv.Browser(t, 40*time.Second)
 
 	botCtx, stopBot := context.WithCancel(ctx)
 	botDone := runBot(botCtx, t, s, "wkShop")

@@ -1,14 +1,13 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/wxkf/kf/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,24 +42,8 @@ func freePort(t testing.TB) int {
 	return port
 }
 
-// syncBuffer is a bytes.Buffer safe for the writes of a child process and
-// the reads of the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer is a buffer safe for concurrent use.
+type syncBuffer = testenv.SyncBuffer
 
 // startRedis starts a real redis-server on a free loopback port, without
 // persistence, and kills it when the test ends. It returns the address.

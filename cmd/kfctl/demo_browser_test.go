@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,55 +9,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wxkf/kf/internal/testenv"
 )
-
-// demoChromium is Debian's chromium, which .ci/run installs.
-const demoChromium = "/usr/bin/chromium"
-
-// demoBrowser starts a headless chromium for the test, or skips the test
-// when chromium is missing (and fails it when the CI variable is set: a
-// browser test must not pass silently in CI). The setup is the one of
-// kftest's browser test.
-func demoBrowser(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	if _, err := os.Stat(demoChromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but %s is missing (%v): install Debian's chromium (apt-get install chromium)", demoChromium, err)
-		}
-		t.Skipf("%s not found: install Debian's chromium (apt-get install chromium) to run the browser test", demoChromium)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(demoChromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.WindowSize(1280, 860),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	ctx, cancelTimeout := context.WithTimeout(t.Context(), timeout)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", demoChromium, err)
-	}
-	return bctx
-}
 
 // TestDemoBrowser is a person using the demo's chat page: they say hello
 // and see the echo, open the menu and click an item, then ask for a human
@@ -66,7 +19,7 @@ func demoBrowser(t *testing.T, timeout time.Duration) context.Context {
 func TestDemoBrowser(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	ctx := demoBrowser(t, 60*time.Second)
+	ctx := testenv.Browser(t, 60*time.Second)
 	page, stop := startDemo(t)
 	// The browser stops before the demo (cleanups run last-in first-out).
 	closeBrowser := sync.OnceFunc(func() { _ = chromedp.Cancel(ctx) })

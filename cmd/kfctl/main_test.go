@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/wxkf/kf/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,21 +163,5 @@ func writeFile(t *testing.T, name string, data []byte) string {
 	return path
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use (a running command
-// writes while the test reads).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer is a buffer safe for concurrent use.
+type syncBuffer = testenv.SyncBuffer
