@@ -19,7 +19,8 @@
 //
 // The client fetches the access_token from /cgi-bin/gettoken with the corp id
 // and the app's secret and keeps it in memory, keyed by the corp id and a
-// hash of the secret. It refreshes the token five minutes before it expires,
+// hash of the secret. It refreshes the token five minutes before it expires
+// (halfway through the lifetime of a token that lives less than ten minutes),
 // and however many goroutines need a token at once, at most one refresh is in
 // flight. When the platform rejects a token (40014, 42001, 41001) the client
 // drops that token, fetches a new one and replays the call once. Pass

@@ -9,7 +9,8 @@ type Token = wxapi.Token
 // one when needed); Invalidate drops a token the platform rejected, and only
 // that one, so that many callers meeting the same expired token cause one
 // refresh. The default source caches in memory, refreshes five minutes
-// before expiry and runs at most one refresh at a time.
+// before expiry (halfway through a lifetime shorter than ten minutes) and
+// runs at most one refresh at a time.
 type TokenSource = wxapi.TokenSource
 
 // TokenCache stores access tokens so that several clients or processes

@@ -79,8 +79,11 @@ type Config struct {
 	OnEvent func(ctx context.Context, ev Event)
 	// Reply, when set, is called on the request goroutine for every new
 	// (not duplicate) verified event, before the event is queued for
-	// OnEvent, and its result is sent as the passive reply: encrypted
-	// with EncryptReply in safe mode, as is in plain mode; nil or empty
+	// OnEvent, and its result is sent as the passive reply: in safe mode
+	// encrypted as by EncryptReply, but with the credentials the request
+	// was made with (during a rotation the platform may still use the
+	// Previous pair, and expects its reply in that pair), as is in plain
+	// mode; nil or empty
 	// answers an empty 200. Official Accounts use it for the
 	// transfer_customer_service reply (see TransferCustomerService);
 	// WeCom KF callbacks take no passive reply. Reply must return well

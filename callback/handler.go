@@ -70,14 +70,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 		now := h.now()
-		ev, err := h.check(r, now)
+		ev, c, err := h.check(r, now)
 		if err != nil {
 			h.reject(w, r, err)
 			return
 		}
 		var reply []byte
 		if h.reply != nil && !h.isDuplicate(&ev, now) {
-			if reply, err = h.passiveReply(r.Context(), ev); err != nil {
+			if reply, err = h.passiveReply(r.Context(), ev, c); err != nil {
 				h.reject(w, r, err)
 				return
 			}
@@ -154,51 +154,56 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, err error) {
 // r.Method, and neither deduplicates nor delivers the event; ServeHTTP
 // does that.
 func (h *Handler) Check(r *http.Request) (Event, error) {
-	return h.check(r, h.now())
+	ev, _, err := h.check(r, h.now())
+	return ev, err
 }
 
-// check is Check at time now.
-func (h *Handler) check(r *http.Request, now time.Time) (Event, error) {
+// check is Check at time now. It also returns the credentials that
+// verified (and, in safe mode, decrypted) the request: a passive reply
+// must be sealed with them, since during a rotation the platform may still
+// use the previous pair.
+func (h *Handler) check(r *http.Request, now time.Time) (Event, *creds, error) {
 	bp := bodyPool.Get().(*[]byte)
 	defer putBody(bp)
 	body, err := h.readBody(r, bp)
 	if err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
 	if r.URL == nil {
-		return Event{}, fmt.Errorf("%w: no URL", ErrMissingParams)
+		return Event{}, nil, fmt.Errorf("%w: no URL", ErrMissingParams)
 	}
 	q, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
 	if h.plain {
-		return h.checkPlain(q, body, now)
+		ev, err := h.checkPlain(q, body, now)
+		return ev, &h.cur, err
 	}
 	if err := requireParams(q.msgSignature, "msg_signature", q.timestamp, q.nonce); err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
 	encB, err := parseEnvelope(body)
 	if err != nil {
-		return Event{}, fmt.Errorf("outer envelope: %w", err)
+		return Event{}, nil, fmt.Errorf("outer envelope: %w", err)
 	}
 	encrypt := string(encB)
 	c1, c2 := h.verify(q.msgSignature, q.timestamp, q.nonce, encrypt, now)
 	if c1 == nil {
-		return Event{}, ErrBadSignature
+		return Event{}, nil, ErrBadSignature
 	}
 	if err := h.checkTimestamp(q.timestamp, now); err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
-	msg, err := h.decrypt(c1, c2, encrypt)
+	msg, used, err := h.decrypt(c1, c2, encrypt)
 	if err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
 	ev, err := parseEvent(msg, h.receiverID)
 	if err != nil {
-		return Event{}, fmt.Errorf("decrypted message: %w", err)
+		return Event{}, nil, fmt.Errorf("decrypted message: %w", err)
 	}
-	return ev, nil
+	return ev, used, nil
 }
 
 // checkPlain is Check in plain mode.
@@ -270,7 +275,8 @@ func (h *Handler) VerifyURL(r *http.Request) ([]byte, error) {
 	if err := h.checkTimestamp(q.timestamp, now); err != nil {
 		return nil, err
 	}
-	return h.decrypt(c1, c2, q.echostr)
+	msg, _, err := h.decrypt(c1, c2, q.echostr)
+	return msg, err
 }
 
 func requireParams(sig, sigName, timestamp, nonce string) error {
@@ -319,22 +325,24 @@ func (h *Handler) checkTimestamp(timestamp string, now time.Time) error {
 }
 
 // decrypt decrypts b64 with c1's key, then with c2's if c1's fails, and
-// checks the receive ID. It reports the first key's error if both fail.
-func (h *Handler) decrypt(c1, c2 *creds, b64 string) ([]byte, error) {
+// checks the receive ID. It returns the credentials whose key succeeded,
+// and reports the first key's error if both fail.
+func (h *Handler) decrypt(c1, c2 *creds, b64 string) ([]byte, *creds, error) {
+	used := c1
 	msg, err := c1.key.DecryptFor(b64, h.receiverID)
 	if err != nil && c2 != nil {
 		if m, err2 := c2.key.DecryptFor(b64, h.receiverID); err2 == nil {
-			msg, err = m, nil
+			msg, err, used = m, nil, c2
 		}
 	}
 	switch {
 	case err == nil:
-		return msg, nil
+		return msg, used, nil
 	case errors.Is(err, wxcrypto.ErrReceiverMismatch):
-		return nil, ErrReceiverMismatch
+		return nil, nil, ErrReceiverMismatch
 	default:
 		// wxcrypto errors name the failing step, never the content.
-		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}
 }
 
@@ -435,8 +443,9 @@ func (h *Handler) isDuplicate(ev *Event, at time.Time) bool {
 	return h.dedup.seen(key, at.UnixNano())
 }
 
-// passiveReply calls Config.Reply and wraps its answer for the wire.
-func (h *Handler) passiveReply(ctx context.Context, ev Event) (out []byte, err error) {
+// passiveReply calls Config.Reply and wraps its answer for the wire,
+// sealed with c, the credentials that verified the request.
+func (h *Handler) passiveReply(ctx context.Context, ev Event, c *creds) (out []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "callback: Reply panicked", slog.String("panic_type", fmt.Sprintf("%T", v)))
@@ -447,7 +456,7 @@ func (h *Handler) passiveReply(ctx context.Context, ev Event) (out []byte, err e
 	if len(plain) == 0 {
 		return nil, nil
 	}
-	return h.EncryptReply(plain)
+	return h.encryptReply(c, plain)
 }
 
 // Run calls Config.OnEvent for every queued event, on Config.Workers
@@ -509,14 +518,20 @@ func (h *Handler) deliver(ctx context.Context, ev Event) {
 //	<xml><Encrypt>…</Encrypt><MsgSignature>…</MsgSignature><TimeStamp>…</TimeStamp><Nonce>…</Nonce></xml>
 //
 // It encrypts for Config.ReceiverID with the current credentials, the
-// handler's clock and Config.Rand. In plain mode it returns plainXML
+// handler's clock and Config.Rand. (The passive replies of Config.Reply
+// are sealed with the credentials of their request instead.) In plain mode it returns plainXML
 // unchanged. KF callbacks take no passive reply; use it from your own
 // handler built on [Handler.Check].
 func (h *Handler) EncryptReply(plainXML []byte) ([]byte, error) {
+	return h.encryptReply(&h.cur, plainXML)
+}
+
+// encryptReply is EncryptReply with the credentials c.
+func (h *Handler) encryptReply(c *creds, plainXML []byte) ([]byte, error) {
 	if h.plain {
 		return plainXML, nil
 	}
-	enc, err := h.cur.key.Encrypt(h.rand, plainXML, h.receiverID)
+	enc, err := c.key.Encrypt(h.rand, plainXML, h.receiverID)
 	if err != nil {
 		return nil, fmt.Errorf("callback: encrypting reply: %w", err)
 	}
@@ -525,7 +540,7 @@ func (h *Handler) EncryptReply(plainXML []byte) ([]byte, error) {
 		return nil, err
 	}
 	ts := strconv.FormatInt(h.now().Unix(), 10)
-	return wxcrypto.BuildEncryptedXML(h.cur.token, enc, ts, nonce), nil
+	return wxcrypto.BuildEncryptedXML(c.token, enc, ts, nonce), nil
 }
 
 // randReader returns r, or crypto/rand's reader if r is nil.

@@ -54,14 +54,17 @@
 //     the marks, the store's archive rows and the cursor advance of a page
 //     are ONE atomic commit. The store's content is then exactly-once
 //     whatever instant the process dies at. The handler itself sees a
-//     message twice only when the process dies after the handler returned
-//     and before the commit (at most one page, or WithCommitEvery messages);
+//     message twice only when the commit that follows its handler does not
+//     happen: the process dies, the store fails or the lease is lost after
+//     the handler returned and before the commit (at most one page, or
+//     WithCommitEvery messages);
 //     a handler with external side effects should be idempotent by msgid
 //     for that window, for example by writing in the same transaction as the
 //     store, or by sending with a msgid derived from the message's.
 //   - With a Locker, each pull runs under a lease with an owner token and a
-//     fencing number. A worker that loses its lease (expired, taken over)
-//     stops before its next commit; every commit carries the fence and the
+//     fencing number. A worker that loses its lease (expired, taken over,
+//     or past its local deadline while a renewal hangs) stops before its
+//     next message and its next commit; every commit carries the fence and the
 //     store rejects a stale one (ErrStaleFence), so a paused process cannot
 //     overwrite a newer owner's progress.
 //

@@ -374,3 +374,73 @@ func TestLeaseIsRenewedDuringALongHandler(t *testing.T) {
 		t.Error("lease not released")
 	}
 }
+
+// hangingRenewLocker is a MemoryLocker whose Renew hangs (as against an
+// unreachable Redis) until its context ends, after telling renewing.
+type hangingRenewLocker struct {
+	*MemoryLocker
+	renewing chan struct{}
+}
+
+func (l *hangingRenewLocker) Renew(ctx context.Context, le Lease, ttl time.Duration) (Lease, error) {
+	select {
+	case l.renewing <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return Lease{}, ctx.Err()
+}
+
+// TestNoHandlingPastTheLocalLeaseDeadline: when the renewal hangs (the
+// lock server is unreachable) and the local lease deadline passes in the
+// middle of a page, the worker stops before the next message: handling it
+// would race with the next owner of the lease, which may already be
+// handling the same messages.
+func TestNoHandlingPastTheLocalLeaseDeadline(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	locker := &hangingRenewLocker{MemoryLocker: NewMemoryLocker(MemoryClock(clk.Now)), renewing: make(chan struct{}, 1)}
+	store := NewMemoryStore(MemoryClock(clk.Now))
+	src := newFakeSource()
+	src.add("wkA", 3)
+	const ttl = 30 * time.Second
+	c := newCollector()
+	h := func(ctx context.Context, m kf.Message) error {
+		if m.MsgID == "wkA-m0" {
+			// The renewal starts, and hangs. (Not eventually: t.Fatal may
+			// not be called from the worker's goroutine.)
+			for deadline := time.Now().Add(10 * time.Second); clk.Timers() < 1; time.Sleep(100 * time.Microsecond) {
+				if time.Now().After(deadline) {
+					return errors.New("no renewal timer")
+				}
+			}
+			clk.Advance(ttl / 3)
+			select {
+			case <-locker.renewing:
+			case <-time.After(10 * time.Second):
+				return errors.New("no renewal")
+			}
+			// The handler is slow: the lease's local deadline passes.
+			clk.Advance(ttl)
+		}
+		return c.handle(ctx, m)
+	}
+	s, err := New(src, h, WithClock(clk), WithPollInterval(0), WithLocker(locker), WithStore(store),
+		WithLeaseTTL(ttl), WithBackoff(Backoff{Initial: time.Hour}), WithAccounts("wkA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, s)
+	eventually(t, "the pull failed", func() bool { return s.Stats().Errors == 1 })
+	if st := s.Stats(); st.ErrorsByStage[StageLease] != 1 || st.LeaseLost != 1 {
+		t.Errorf("stats = %+v, want one lease failure", st)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if diff := cmp.Diff([]string{"wkA-m0"}, c.order); diff != "" {
+		t.Errorf("handled after the lease deadline (-want +got):\n%s", diff)
+	}
+	if cur, _ := store.Load(t.Context(), "wkA"); cur != "" || store.Marks() != 0 {
+		t.Errorf("committed without a valid lease: cursor %q, %d marks", cur, store.Marks())
+	}
+}

@@ -26,9 +26,10 @@ const (
 	DefaultLeaseTTL = 30 * time.Second
 	// DefaultPageLimit is the page size asked of sync_msg (its maximum).
 	DefaultPageLimit = 1000
-	// DefaultMaxEmptyPages is how many consecutive empty pages with
-	// has_more=1 and an unchanged cursor a pull accepts before it gives
-	// up and backs off.
+	// DefaultMaxEmptyPages is how many consecutive pages with has_more=1
+	// that make no progress (an unchanged cursor and no new message: an
+	// empty page, or one that only repeats handled messages) a pull
+	// accepts before it gives up and backs off.
 	DefaultMaxEmptyPages = 100
 	// DefaultShutdownTimeout bounds the final progress commit made when
 	// Run's context ends.
@@ -358,8 +359,10 @@ func WithCommitEvery(n int) Option {
 	}
 }
 
-// WithMaxEmptyPages sets how many consecutive empty pages with has_more=1
-// and an unchanged cursor a pull accepts (default DefaultMaxEmptyPages).
+// WithMaxEmptyPages sets how many consecutive pages with has_more=1 that
+// make no progress (an unchanged cursor and no new message: empty pages, or
+// pages that only repeat handled messages) a pull accepts before it backs
+// off (default DefaultMaxEmptyPages).
 func WithMaxEmptyPages(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

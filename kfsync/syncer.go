@@ -14,8 +14,8 @@ import (
 )
 
 // Handler handles one message. It is called at least once for every message
-// (exactly once unless the process dies between the handler's return and the
-// commit, see the package doc), in the order of the account's stream, never
+// (exactly once unless the commit after the handler's return does not happen:
+// a crash, a store failure or a lost lease, see the package doc), in the order of the account's stream, never
 // concurrently for one account. Returning an error stops the account's pull:
 // the message is retried after a backoff, from the last committed cursor,
 // and the messages before it are not handled again.
@@ -39,9 +39,10 @@ type BatchHandler func(ctx context.Context, openKfID string, msgs []kf.Message) 
 // Syncer runs once.
 var ErrStarted = errors.New("kfsync: Syncer already started")
 
-// errStalled is reported when a pull sees too many empty pages with
-// has_more=1 and an unchanged cursor.
-var errStalled = errors.New("kfsync: sync_msg keeps answering empty pages with has_more=1 and the same cursor")
+// errStalled is reported when a pull sees too many pages with has_more=1
+// that make no progress: an unchanged cursor and no new message (empty
+// pages, or pages that only repeat messages already handled).
+var errStalled = errors.New("kfsync: sync_msg keeps answering pages with has_more=1, the same cursor and no new message")
 
 // Syncer pulls the messages of KF accounts with sync_msg and hands each to a
 // handler exactly once (see the package doc). Create it with New or
@@ -459,6 +460,7 @@ type run struct {
 	lk   *leaseKeeper
 
 	cursor  string
+	fresh   int // messages handled by the last page
 	ids     []string
 	handled []kf.Message
 	inPage  map[string]struct{}
@@ -516,7 +518,9 @@ func (r *run) pages() (Stage, error) {
 		if !page.HasMore {
 			return "", nil
 		}
-		if len(page.MsgList) == 0 && (page.NextCursor == "" || page.NextCursor == prev) {
+		// A page that neither moved the cursor nor brought a new message
+		// made no progress: the next call would get the same answer.
+		if r.cursor == prev && r.fresh == 0 {
 			if empty++; empty >= s.cfg.maxEmpty {
 				return StageSync, errStalled
 			}
@@ -550,6 +554,7 @@ func (r *run) page(page *kf.SyncMsgResponse, withToken bool, start time.Time) (S
 		clear(r.inPage)
 	}
 	r.handled = r.handled[:0]
+	r.fresh = 0
 	dups, handled := 0, 0
 	fresh := r.handled // the batch form collects the new messages here
 	for i := range list {
@@ -566,7 +571,7 @@ func (r *run) page(page *kf.SyncMsgResponse, withToken bool, start time.Time) (S
 			fresh = append(fresh, *m)
 			continue
 		}
-		if err := r.wctx.Err(); err != nil {
+		if err := r.stopping(); err != nil {
 			r.progress()
 			return StageSync, err
 		}
@@ -588,7 +593,7 @@ func (r *run) page(page *kf.SyncMsgResponse, withToken bool, start time.Time) (S
 		}
 	}
 	if s.bh != nil && len(fresh) > 0 {
-		if err := r.wctx.Err(); err != nil {
+		if err := r.stopping(); err != nil {
 			return StageSync, err
 		}
 		if err := s.callBatch(r.wctx, a.id, fresh); err != nil {
@@ -607,6 +612,7 @@ func (r *run) page(page *kf.SyncMsgResponse, withToken bool, start time.Time) (S
 		}
 	}
 	s.ctr.duplicates.Add(int64(dups))
+	r.fresh = handled
 
 	next := page.NextCursor
 	if next == r.cursor {
@@ -660,6 +666,17 @@ func (s *Syncer) callBatch(ctx context.Context, openKfID string, msgs []kf.Messa
 
 // leaseOK reports whether the work may still be committed.
 func (r *run) leaseOK() bool { return r.lk == nil || r.lk.valid() }
+
+// stopping returns a non-nil error when the worker must not hand another
+// message to the handler: Run's context ended, or the lease is lost or past
+// its local deadline. The deadline is checked here too, not only by the
+// renewal goroutine, because that goroutine may be stuck in a Renew call
+// (an unreachable lock server) while the deadline passes, and a message
+// handled then may be handled by the lease's next owner as well.
+func (r *run) stopping() error {
+	r.leaseOK() // a lease past its deadline is lost now, cancelling wctx
+	return r.wctx.Err()
+}
 
 // commitCtx is the context of a store write. It is detached from the
 // worker's cancellation and bounded by the shutdown timeout, so that a

@@ -882,3 +882,41 @@ func TestLoggingIsSilentByDefaultAndNeverShowsTokens(t *testing.T) {
 		t.Errorf("a callback token reached the log:\n%s", out)
 	}
 }
+
+// TestRepeatedPagesWithoutProgressBackOff: a page that repeats messages
+// already handled, with has_more=1 and an unchanged cursor, makes no
+// progress either; endless such pages must count toward the stall limit
+// and back off instead of hammering sync_msg in a hot loop.
+func TestRepeatedPagesWithoutProgressBackOff(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource()
+	src.add("wkA", 2)
+	var calls atomic.Int32
+	src.hook = func(req *kf.SyncMsgRequest, n int) (*kf.SyncMsgResponse, error, bool) {
+		if calls.Add(1) <= 50 {
+			// The same first message again and again, the cursor kept.
+			return &kf.SyncMsgResponse{NextCursor: req.Cursor, HasMore: true,
+				MsgList: slices.Clone(src.logs["wkA"][:1])}, nil, true
+		}
+		return nil, nil, false
+	}
+	c := newCollector()
+	var errs []error
+	var mu sync.Mutex
+	s, _ := newTest(t, src, c.handle, WithAccounts("wkA"), WithMaxEmptyPages(3),
+		WithHooks(Hooks{Error: func(e ErrorEvent) { mu.Lock(); errs = append(errs, e.Err); mu.Unlock() }}))
+	start(t, s)
+	eventually(t, "all handled", func() bool { return c.count() == 2 })
+	eventually(t, "idle", func() bool { return idle(s) })
+	c.checkOnce(t, ids("wkA", 2))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) == 0 || !errors.Is(errs[0], errStalled) {
+		t.Errorf("errors = %v, want stalls", errs)
+	}
+	// Call 1 handles message 0 (progress); every 3 calls after it make no
+	// progress and stall: calls 2–4, 5–7, …, 47–49.
+	if got := len(errs); got != 16 {
+		t.Errorf("%d stalls for 50 repeated pages, want 16", got)
+	}
+}

@@ -99,15 +99,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// readJSON decodes the request body into v; an empty body leaves v as is.
-func readJSON(r *http.Request, v any) error {
+// readBody reads the request body, bounded by serveControl: over 1 MiB
+// answers 413.
+func readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &httpError{http.StatusRequestEntityTooLarge, "request body larger than 1 MiB"}
+			return nil, &httpError{http.StatusRequestEntityTooLarge, "request body larger than 1 MiB"}
 		}
-		return badRequest("reading the body: %v", err)
+		return nil, badRequest("reading the body: %v", err)
+	}
+	return b, nil
+}
+
+// readJSON decodes the request body into v; an empty body leaves v as is.
+func readJSON(r *http.Request, v any) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return nil
@@ -235,9 +245,9 @@ func (s *Server) ctlEnter(r *http.Request) (any, error) {
 // ctlMessage reads {msgtype, <msgtype>: {...}} (plus other fields) into a
 // CustomerMsg; the rest of the body goes to v.
 func ctlMessage(r *http.Request, v any) (CustomerMsg, error) {
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
-		return CustomerMsg{}, badRequest("reading the body: %v", err)
+		return CustomerMsg{}, err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return CustomerMsg{}, badRequest("bad JSON: %v", err)

@@ -201,6 +201,9 @@ func TestControlServicerFlow(t *testing.T) {
 		{"/_kftest/servicer/status", map[string]any{"servicer_userid": "alice"}, http.StatusBadRequest},
 		{"/_kftest/send_failed", with("msgid", "nosuch"), http.StatusNotFound},
 		{"/_kftest/customers", `{"nickname":"` + strings.Repeat("x", 1<<20) + `"}`, http.StatusRequestEntityTooLarge},
+		// The message endpoints read their body themselves: same bound, same 413.
+		{"/_kftest/customer/send", `{"msgtype":"text","text":{"content":"` + strings.Repeat("x", 1<<20) + `"}}`, http.StatusRequestEntityTooLarge},
+		{"/_kftest/servicer/send", `{"msgtype":"text","text":{"content":"` + strings.Repeat("x", 1<<20) + `"}}`, http.StatusRequestEntityTooLarge},
 	} {
 		if st := e.ctl("POST", tc.path, tc.body, nil); st != tc.want {
 			t.Errorf("POST %s: HTTP %d, want %d", tc.path, st, tc.want)

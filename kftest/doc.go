@@ -478,7 +478,8 @@
 //     pushes kf_close_session for each.
 //   - uploadheadimg: multipart part media, must sniff as JPEG (PNG refused:
 //     the doc says "jpg") → else 40005; > 2 MB → 40009; no part / empty →
-//     41005. The URL becomes a fake http://mmbiz.qpic.cn/...; HeadImage()
+//     41005; a whole body (other parts included) over 2 MiB + 1 MiB →
+//     47001. The URL becomes a fake http://mmbiz.qpic.cn/...; HeadImage()
 //     returns the bytes.
 //   - inviteworker check order: account (65404/65401) → invite_wx form (6–20
 //     of [A-Za-z0-9_-], starting with a letter) else 65409 → account already

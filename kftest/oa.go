@@ -294,7 +294,9 @@ func NewOA(opts ...OAOption) (*OAServer, error) {
 		cfg: cfg, emuClock: emuClock{cfg.clock},
 		lockedRand: newLockedRand(cfg.randSeed, 0x6a09e667f3bcc908),
 		st:         newOAState(),
-		hc:         &http.Client{},
+		// Its own transport, so that Close can drop the idle
+		// connections to the app's server URL.
+		hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	s.closeCtx, s.cancel = context.WithCancel(context.Background())
 	s.push = &oaPusher{s: s}
@@ -321,10 +323,12 @@ func NewOA(opts ...OAOption) (*OAServer, error) {
 	return s, nil
 }
 
-// stop stops pushing (see Close).
+// stop stops pushing (see Close) and closes the idle connections to the
+// server URL.
 func (s *OAServer) stop() {
 	s.cancel()
 	s.push.close()
+	s.hc.CloseIdleConnections()
 }
 
 // NewOAServer starts an Official Account emulator on a loopback port for
@@ -448,7 +452,7 @@ func (s *OAServer) serveOA(ep oaEndpoint, w http.ResponseWriter, r *http.Request
 	}
 	c := &oaCall{r: r, body: body}
 	if ep.raw {
-		c.media, c.mediaErr = readOAMedia(r)
+		c.media, c.mediaErr = readOAMedia(w, r)
 	}
 	var reply any
 	err := s.update(func(st *oaState, now time.Time) error {

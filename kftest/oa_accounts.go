@@ -143,11 +143,19 @@ func (s *OAServer) oaAccountHeadImg(c *oaCall, st *oaState, now time.Time) (any,
 	return nil, nil
 }
 
-func readOAMedia(r *http.Request) ([]byte, error) {
+// oaUploadOverhead is the multipart framing (and other parts) allowed on
+// top of the head image's size limit in uploadheadimg.
+const oaUploadOverhead = 1 << 20
+
+// readOAMedia reads the "media" part of an uploadheadimg body. The whole
+// body is bounded at the head image's limit plus oaUploadOverhead (47001
+// beyond), so that other parts cannot make it read without end.
+func readOAMedia(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
 		return nil, oaErr(41005, "media data missing")
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, oaHeadImgMaxBytes+oaUploadOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, oaErr(41005, "media data missing")
@@ -156,6 +164,10 @@ func readOAMedia(r *http.Request) ([]byte, error) {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return nil, oaErr(41005, "media data missing")
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, oaErr(47001, "data format error: body too large")
 		}
 		if err != nil {
 			return nil, oaErr(47001, "data format error: multipart")

@@ -168,6 +168,12 @@ func TestMessagesSendNotRetried(t *testing.T) {
 	}{
 		{"HTTP 502", func(w http.ResponseWriter) { http.Error(w, "bad gateway", http.StatusBadGateway) }},
 		{"system busy", func(w http.ResponseWriter) { writeJSON(w, errcodeReply(ErrCodeSystemBusy)) }},
+		{"connection dropped after the request", func(w http.ResponseWriter) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,7 +117,7 @@ func newGateway(ctx context.Context, cfg gatewayConfig) (*gateway, error) {
 	}
 	if cfg.forwardURL != "" {
 		g.fwd = &forwarder{url: cfg.forwardURL, timeout: cfg.forwardTimeout, attempts: cfg.forwardAttempts,
-			client: &http.Client{}, metrics: m, log: cfg.log,
+			client: newForwardClient(), metrics: m, log: cfg.log,
 			initial: 200 * time.Millisecond, max: 10 * time.Second}
 	}
 
@@ -412,14 +414,52 @@ func (f *forwarder) post(ctx context.Context, body []byte, m kf.Message, attempt
 	h.Set("X-Kf-Attempt", strconv.Itoa(attempt))
 	resp, err := f.client.Do(req)
 	if err != nil {
+		// The error names the URL: keep its password and query (a
+		// webhook key) out of the logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = displayURL(ue.URL)
+		}
 		return err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return fmt.Errorf("webhook answered HTTP %d (redirect to %s): give --forward the final URL",
+			resp.StatusCode, displayURL(resp.Header.Get("Location")))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// newForwardClient returns the HTTP client of the webhook. It follows no
+// redirect: after a 301, 302 or 303 net/http would repeat the POST as a GET
+// without the message, and a 2xx to that GET would count as a delivery of
+// a message the webhook never received. A redirect is a failed attempt.
+func newForwardClient() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// displayURL returns a URL for logs and output: without its password, and
+// with every query value hidden (webhook URLs often carry a key there).
+func displayURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // countingTransport counts the API requests and the token fetches.

@@ -24,7 +24,14 @@ type metrics struct {
 type family struct {
 	name, help, typ string
 	labels          []string           // label names, in order
-	series          map[string]float64 // encoded label values → value
+	series          map[string]*series // encoded label values → series
+}
+
+// series is one labelled series: its label values (kept as given, since a
+// value may hold any byte, the NUL of the map key included) and its value.
+type series struct {
+	values []string
+	v      float64
 }
 
 // gaugeFunc is a gauge computed when /metrics is read.
@@ -58,9 +65,9 @@ func (m *metrics) declare(name, help, typ string, labels []string) {
 	if _, ok := m.fams[name]; ok {
 		panic("kfctl: metric declared twice: " + name)
 	}
-	f := &family{name: name, help: help, typ: typ, labels: labels, series: map[string]float64{}}
+	f := &family{name: name, help: help, typ: typ, labels: labels, series: map[string]*series{}}
 	if len(labels) == 0 {
-		f.series[""] = 0 // an unlabelled series exists from the start
+		f.series[""] = &series{} // an unlabelled series exists from the start
 	}
 	m.fams[name] = f
 }
@@ -86,8 +93,23 @@ func (m *metrics) update(name string, values []string, fn func(float64) float64)
 	if f == nil || len(values) != len(f.labels) {
 		panic(fmt.Sprintf("kfctl: metric %s: undeclared or wrong number of labels (%d)", name, len(values)))
 	}
-	k := strings.Join(values, "\x00")
-	f.series[k] = fn(f.series[k])
+	k := seriesKey(values)
+	s := f.series[k]
+	if s == nil {
+		s = &series{values: slices.Clone(values)}
+		f.series[k] = s
+	}
+	s.v = fn(s.v)
+}
+
+// seriesKey encodes label values injectively (each value quoted), so that
+// values holding the separator cannot collide or be split wrongly.
+func seriesKey(values []string) string {
+	var b strings.Builder
+	for _, v := range values {
+		b.WriteString(strconv.Quote(v))
+	}
+	return b.String()
 }
 
 // value returns the value of one series (0 when it does not exist); for
@@ -96,7 +118,9 @@ func (m *metrics) value(name string, values ...string) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if f := m.fams[name]; f != nil {
-		return f.series[strings.Join(values, "\x00")]
+		if s := f.series[seriesKey(values)]; s != nil {
+			return s.v
+		}
 	}
 	return 0
 }
@@ -107,8 +131,8 @@ func (m *metrics) sum(name string) float64 {
 	defer m.mu.Unlock()
 	var t float64
 	if f := m.fams[name]; f != nil {
-		for _, v := range f.series {
-			t += v
+		for _, s := range f.series {
+			t += s.v
 		}
 	}
 	return t
@@ -154,10 +178,11 @@ func (m *metrics) write(w io.Writer) error {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
+			s := f.series[k]
 			b.WriteString(f.name)
 			if len(f.labels) > 0 {
 				b.WriteByte('{')
-				for i, v := range strings.Split(k, "\x00") {
+				for i, v := range s.values {
 					if i > 0 {
 						b.WriteByte(',')
 					}
@@ -169,7 +194,7 @@ func (m *metrics) write(w io.Writer) error {
 				b.WriteByte('}')
 			}
 			b.WriteByte(' ')
-			b.WriteString(formatValue(f.series[k]))
+			b.WriteString(formatValue(s.v))
 			b.WriteByte('\n')
 		}
 	}

@@ -225,13 +225,18 @@ func newMPSessionsChangeCmd(a *app, verb string) *cobra.Command {
 }
 
 // parseTime reads --from/--to of mp records: RFC 3339, "YYYY-MM-DD HH:MM[:SS]"
-// or a date (local time).
+// or a date (local time). --to is included, so a date alone given to --to
+// means the last second of that day ("--from 2024-05-01 --to 2024-05-01" is
+// the whole day, not its first second).
 func parseTime(flag, s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
 	for _, layout := range []string{time.DateTime, "2006-01-02 15:04", time.DateOnly} {
 		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			if layout == time.DateOnly && flag == "to" {
+				t = t.AddDate(0, 0, 1).Add(-time.Second)
+			}
 			return t, nil
 		}
 	}
@@ -276,7 +281,7 @@ func newMPRecordsCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start (RFC 3339, YYYY-MM-DD HH:MM[:SS] or YYYY-MM-DD, local time)")
-	cmd.Flags().StringVar(&to, "to", "", "end, included")
+	cmd.Flags().StringVar(&to, "to", "", "end, included (a date alone: the end of that day)")
 	return cmd
 }
 

@@ -124,3 +124,26 @@ func TestMPUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMPRecordsToDateIsIncluded: --to is "included", so a date alone covers
+// that whole day; it used to mean its first second (00:00:00).
+func TestMPRecordsToDateIsIncluded(t *testing.T) {
+	t.Parallel()
+	from, err := parseTime("from", "2024-05-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := parseTime("to", "2024-05-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFrom := time.Date(2024, 5, 1, 0, 0, 0, 0, time.Local)
+	wantTo := time.Date(2024, 5, 1, 23, 59, 59, 0, time.Local)
+	if !from.Equal(wantFrom) || !to.Equal(wantTo) {
+		t.Errorf("--from/--to 2024-05-01 = %s .. %s, want %s .. %s", from, to, wantFrom, wantTo)
+	}
+	// A time of day is taken as given.
+	if to, _ := parseTime("to", "2024-05-01 10:30"); !to.Equal(time.Date(2024, 5, 1, 10, 30, 0, 0, time.Local)) {
+		t.Errorf("--to 2024-05-01 10:30 = %s", to)
+	}
+}

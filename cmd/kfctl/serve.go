@@ -115,7 +115,7 @@ func (a *app) runServe(cmd *cobra.Command, f *serveFlags) error {
 	if f.forward != "" {
 		u, err := url.Parse(f.forward)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usagef("%s: --forward %q is not an http(s) URL", cmd.CommandPath(), f.forward)
+			return usagef("%s: --forward %q is not an http(s) URL", cmd.CommandPath(), displayURL(f.forward))
 		}
 	}
 	var rules *botRules
@@ -164,7 +164,7 @@ func (a *app) runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	base := "http://" + l.Addr().String()
 	info := serveInfo{CorpID: a.corpID, Health: base + "/healthz", Metrics: base + "/metrics", Store: st.desc,
-		Accounts: gw.accounts, Forward: f.forward, Rules: f.rules}
+		Accounts: gw.accounts, Forward: displayURL(f.forward), Rules: f.rules}
 	if gw.cb != nil {
 		info.CallbackURL = base + f.callbackPath
 	}

@@ -63,7 +63,7 @@ func buildCatalogue() map[ErrCode]codeInfo {
 	d(95015, "UpgradeServiceConfigured", ClassState, "专属服务 is already configured in the admin console", "change it in the admin console instead of the API")
 	d(95016, "StateTransitionForbidden", ClassRequest, "this session state transition is not allowed", "check the transition table: 4 cannot be left by the API, 3 can only go to 3 or 4")
 	d(95017, "APISwitchOff", ClassConfig, "the 微信客服 API switch is off for this corp", "in the WeCom console enable API access for 微信客服 and grant it to the app")
-	d(95018, "SessionStatusInvalid", ClassState, "send_msg is not allowed in the current session state (not 0/1) or the 48 h window passed", "session is not in state 0/1: a human servicer owns it (state 3) or it is queued (2); move it back with service_state/trans or let the servicer reply")
+	d(95018, "SessionStatusInvalid", ClassState, "send_msg is not allowed in the current session state (not 0/1) or the 48 h window passed", "session is not in state 0/1: a human servicer owns it (3), it is queued (2) or ended (4), and service_state/trans cannot move it back; let the servicer reply, or wait for the customer's next message (which reopens an ended session as 0)")
 	d(95019, "ServicerUnavailable", ClassState, "the servicer is stopped or suspended", "pick a servicer whose status is receiving")
 	d(95022, "InvalidLocationType", ClassRequest, "invalid location type", "fix the location payload")
 	d(95023, "APISwitchToAgencyApp", ClassConfig, "the API switch is granted to a 代开发 app", "call with the 代开发 app's token, or move the switch")

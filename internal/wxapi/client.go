@@ -131,7 +131,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) error {
 		maxAttempts = 1
 	}
 	replayedToken := false
-	var last error
+	var last, prev error
 	attempt := 0
 	for attempt < maxAttempts {
 		attempt++
@@ -146,10 +146,18 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) error {
 			}
 			token = t
 		}
+		// live: the attempt started before ctx ended, so it may have
+		// reached the server.
+		live := ctx.Err() == nil
 		err := c.once(ctx, req, body, token, out)
 		if err == nil {
 			return nil
 		}
+		if prev != nil && errors.Is(err, ErrNotReplayable) {
+			// Keep the failure that made the body necessary again.
+			err = fmt.Errorf("%w (after %w)", err, prev)
+		}
+		prev = err
 		var ae *APIError
 		if !req.NoToken && !replayedToken && errors.As(err, &ae) && c.isTokenCode(ae.Code) {
 			// Token problem: invalidate this token and replay once; this
@@ -164,16 +172,15 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) error {
 			continue
 		}
 		last = err
-		if ctx.Err() != nil {
-			break
-		}
 		retry, safe := c.shouldRetry(req, err)
-		if retry && !safe {
-			// Retrying could apply the write twice: report it as unknown.
+		if retry && !safe && live {
+			// The write may have been applied (this includes a ctx that
+			// ended while the request was in flight), and retrying could
+			// apply it twice: report it as unknown.
 			last = fmt.Errorf("%w (%w)", err, ErrOutcomeUnknown)
 			break
 		}
-		if !retry || attempt >= maxAttempts {
+		if ctx.Err() != nil || !retry || attempt >= maxAttempts {
 			break
 		}
 		d := c.retryer.Delay(attempt, err)

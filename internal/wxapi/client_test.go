@@ -305,3 +305,73 @@ func TestDownloadRecognisesJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteCancelledInFlightIsOutcomeUnknown: a write whose context ends
+// while the request is at the server may have been applied; it must say so.
+// A write whose context ended before it started is not sent at all.
+func TestWriteCancelledInFlightIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	var calls atomic.Int32
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.Copy(io.Discard, r.Body) // lets the server notice the client leaving
+		arrived <- struct{}{}
+		select { // never answers: the client gives up first
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}), 3)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-arrived; cancel() }()
+	err := c.Do(ctx, &Request{Op: "test/write", Path: "/x", JSON: 1}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("err = %v, want ErrOutcomeUnknown", err)
+	}
+	if strings.Contains(err.Error(), "TOKEN-SECRET-VALUE") {
+		t.Errorf("error leaks the token: %v", err)
+	}
+
+	// Already cancelled: nothing is sent, so the outcome is known.
+	err = c.Do(ctx, &Request{Op: "test/write", Path: "/x", JSON: 1}, nil)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("pre-cancelled write: err = %v, want context.Canceled without ErrOutcomeUnknown", err)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("server calls = %d, want 1", got)
+	}
+}
+
+// TestTokenReplayKeepsCauseWhenBodyNotReplayable: when the token is rejected
+// and the body cannot be built again, the error still names the token
+// problem.
+func TestTokenReplayKeepsCauseWhenBodyNotReplayable(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"errcode":42001,"errmsg":"access_token expired"}`)
+	}), 3)
+	built := 0
+	body := func() (io.Reader, string, error) {
+		built++
+		if built > 1 {
+			return nil, "", ErrNotReplayable
+		}
+		return strings.NewReader("payload"), "application/octet-stream", nil
+	}
+	err := c.Do(t.Context(), &Request{Op: "test/upload", Path: "/u", Body: body}, nil)
+	if !errors.Is(err, ErrNotReplayable) {
+		t.Errorf("err = %v, want ErrNotReplayable", err)
+	}
+	if !errors.Is(err, ErrCode(42001)) {
+		t.Errorf("err = %v, want it to keep errcode 42001", err)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("server calls = %d, want 1", got)
+	}
+}

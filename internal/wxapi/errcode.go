@@ -93,7 +93,8 @@ func (c ErrCode) Known() bool {
 }
 
 // Retryable reports whether a call that failed with the code may simply be
-// tried again after a backoff (system busy, concurrency limit).
+// tried again after a short backoff (system busy). Rate limits (45009,
+// 45033) are not retryable in this sense: see RateLimited.
 func (c ErrCode) Retryable() bool { return c.Class() == ClassRetryable }
 
 // RateLimited reports whether the code is a frequency or concurrency limit.

@@ -205,10 +205,11 @@ func newPlatformClient(p Platform, o ClientOptions, id, secret string) (*Client,
 	tokens := o.Tokens
 	if tokens == nil {
 		tokens = NewCachedSource(CachedSourceConfig{
-			Key:   CacheKey(p.CacheKeyPrefix, id, secret),
-			Fetch: func(ctx context.Context) (Token, error) { return p.fetchToken(ctx, api, id, secret, now) },
-			Cache: o.Cache,
-			Now:   now,
+			Key:    CacheKey(p.CacheKeyPrefix, id, secret),
+			Fetch:  func(ctx context.Context) (Token, error) { return p.fetchToken(ctx, api, id, secret, now) },
+			Cache:  o.Cache,
+			Now:    now,
+			Logger: api.Logger(),
 		})
 	}
 	api.SetTokens(tokens)

@@ -83,6 +83,11 @@ func TestErrCodeClassification(t *testing.T) {
 	if !strings.Contains(ErrCode(95018).Remedy(), "human servicer") {
 		t.Errorf("Remedy(95018) = %q", ErrCode(95018).Remedy())
 	}
+	// No API transition leads from 2, 3 or 4 back to 0/1 (api-surface §4):
+	// the remedy must not suggest one.
+	if r := ErrCode(95018).Remedy(); strings.Contains(r, "move it back with") || !strings.Contains(r, "cannot move it back") {
+		t.Errorf("Remedy(95018) = %q suggests an impossible state transition", r)
+	}
 	e := &APIError{Op: "kf/send_msg", Code: 95018, Msg: "send msg session status invalid, hint: [1]"}
 	for _, want := range []string{"kf/send_msg", "95018", "SessionStatusInvalid", "hint: [1]", "remedy:"} {
 		if !strings.Contains(e.Error(), want) {

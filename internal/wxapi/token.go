@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,10 +111,33 @@ type CachedSource struct {
 	now       func() time.Time
 	early     time.Duration
 	fetchWait time.Duration
+	log       *slog.Logger
 
-	cur     atomic.Pointer[Token]
+	cur     atomic.Pointer[heldToken]
 	group   singleflight.Group
 	fetches atomic.Int64
+}
+
+// heldToken is the in-memory token with the instant from which Token
+// refreshes it.
+type heldToken struct {
+	Token
+	refreshAt time.Time
+}
+
+// hold returns t for the in-memory copy, to be refreshed margin before it
+// expires.
+func hold(t Token, margin time.Duration) *heldToken {
+	return &heldToken{Token: t, refreshAt: t.ExpiresAt.Add(-margin)}
+}
+
+// freshMargin is the refresh margin of a token just fetched at now: the
+// configured early margin, or half the token's lifetime when that is
+// shorter, so that a short-lived token (for example the same token handed
+// out again with its remaining expires_in) is used for a while instead of
+// being fetched again on every call.
+func (s *CachedSource) freshMargin(t Token, now time.Time) time.Duration {
+	return min(s.early, t.ExpiresAt.Sub(now)/2)
 }
 
 // CachedSourceConfig configures NewCachedSource.
@@ -122,17 +146,26 @@ type CachedSourceConfig struct {
 	Fetch FetchFunc        // fetches a new token
 	Cache TokenCache       // shared cache; nil means a private MemoryTokenCache
 	Now   func() time.Time // clock; nil means time.Now
-	// Early is how long before expiry a token is refreshed (default 5 min).
+	// Early is how long before expiry a token is refreshed (default 5 min;
+	// a freshly fetched token that lives less than twice Early is refreshed
+	// halfway through its lifetime instead).
 	Early time.Duration
 	// FetchTimeout bounds one refresh, which runs detached from the
 	// caller's context so that one impatient caller does not fail the
 	// others waiting on the same refresh (default 30 s).
 	FetchTimeout time.Duration
+	// Logger receives a warning when the shared cache fails (the source
+	// then carries on with the platform and its in-memory copy); nil means
+	// silent.
+	Logger *slog.Logger
 }
 
 // NewCachedSource returns a CachedSource.
 func NewCachedSource(cfg CachedSourceConfig) *CachedSource {
-	s := &CachedSource{key: cfg.Key, fetch: cfg.Fetch, cache: cfg.Cache, now: cfg.Now, early: cfg.Early, fetchWait: cfg.FetchTimeout}
+	s := &CachedSource{key: cfg.Key, fetch: cfg.Fetch, cache: cfg.Cache, now: cfg.Now, early: cfg.Early, fetchWait: cfg.FetchTimeout, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if s.cache == nil {
 		s.cache = &MemoryTokenCache{}
 	}
@@ -153,7 +186,7 @@ func (s *CachedSource) Fetches() int64 { return s.fetches.Load() }
 
 // Token implements TokenSource.
 func (s *CachedSource) Token(ctx context.Context) (string, error) {
-	if t := s.cur.Load(); t != nil && t.Valid(s.now(), s.early) {
+	if t := s.cur.Load(); t != nil && s.now().Before(t.refreshAt) {
 		return t.Value, nil
 	}
 	ch := s.group.DoChan("token", func() (any, error) {
@@ -176,12 +209,11 @@ func (s *CachedSource) Token(ctx context.Context) (string, error) {
 
 func (s *CachedSource) refresh(ctx context.Context) (string, error) {
 	now := s.now()
-	if t := s.cur.Load(); t != nil && t.Valid(now, s.early) {
+	if t := s.cur.Load(); t != nil && now.Before(t.refreshAt) {
 		return t.Value, nil
 	}
-	if t, ok, err := s.cache.Get(ctx, s.key); err == nil && ok && t.Valid(now, s.early) {
-		s.cur.Store(&t)
-		return t.Value, nil
+	if t, ok := s.cached(ctx, now); ok {
+		return t, nil
 	}
 	if l, ok := s.cache.(TokenLocker); ok {
 		return s.refreshLocked(ctx, l)
@@ -199,13 +231,12 @@ func (s *CachedSource) refreshLocked(ctx context.Context, l TokenLocker) (string
 		}
 		if ok {
 			// Someone may have refreshed between our Get and the lock.
-			if t, ok, err := s.cache.Get(ctx, s.key); err == nil && ok && t.Valid(s.now(), s.early) {
-				_ = unlock(ctx)
-				s.cur.Store(&t)
-				return t.Value, nil
+			if t, ok := s.cached(ctx, s.now()); ok {
+				s.unlock(ctx, unlock)
+				return t, nil
 			}
 			v, err := s.fetchAndStore(ctx)
-			_ = unlock(ctx)
+			s.unlock(ctx, unlock)
 			return v, err
 		}
 		t := time.NewTimer(50 * time.Millisecond)
@@ -215,10 +246,33 @@ func (s *CachedSource) refreshLocked(ctx context.Context, l TokenLocker) (string
 			return "", ctx.Err()
 		case <-t.C:
 		}
-		if t, ok, err := s.cache.Get(ctx, s.key); err == nil && ok && t.Valid(s.now(), s.early) {
-			s.cur.Store(&t)
-			return t.Value, nil
+		if t, ok := s.cached(ctx, s.now()); ok {
+			return t, nil
 		}
+	}
+}
+
+// cached returns the shared cache's token when it is valid for at least the
+// early margin, and keeps it in memory. A cache failure is logged and reads
+// as a miss.
+func (s *CachedSource) cached(ctx context.Context, now time.Time) (string, bool) {
+	t, ok, err := s.cache.Get(ctx, s.key)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "token cache get failed", slog.String("error", RedactString(err.Error())))
+		return "", false
+	}
+	if !ok || !t.Valid(now, s.early) {
+		return "", false
+	}
+	s.cur.Store(hold(t, s.early))
+	return t.Value, true
+}
+
+// unlock releases the refresh lock, logging a failure (the lock expires by
+// itself).
+func (s *CachedSource) unlock(ctx context.Context, unlock func(context.Context) error) {
+	if err := unlock(ctx); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "token cache unlock failed", slog.String("error", RedactString(err.Error())))
 	}
 }
 
@@ -231,20 +285,23 @@ func (s *CachedSource) fetchAndStore(ctx context.Context) (string, error) {
 	if t.Value == "" {
 		return "", errors.New("token fetch returned an empty access_token")
 	}
-	s.cur.Store(&t)
+	s.cur.Store(hold(t, s.freshMargin(t, s.now())))
 	if err := s.cache.Set(ctx, s.key, t); err != nil {
 		// The token is usable; the cache only shares it.
-		return t.Value, nil
+		s.log.LogAttrs(ctx, slog.LevelWarn, "token cache set failed", slog.String("error", RedactString(err.Error())))
 	}
 	return t.Value, nil
 }
 
-// Invalidate implements TokenSource.
+// Invalidate implements TokenSource. The shared cache is cleared before the
+// in-memory copy, so that a refresh running in between cannot read the
+// rejected token back from the cache.
 func (s *CachedSource) Invalidate(ctx context.Context, token string) error {
+	err := s.cache.Delete(ctx, s.key, token)
 	if t := s.cur.Load(); t != nil && t.Value == token {
 		s.cur.CompareAndSwap(t, nil)
 	}
-	return s.cache.Delete(ctx, s.key, token)
+	return err
 }
 
 // StaticSource is a TokenSource that always returns the same token; for
