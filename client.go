@@ -113,24 +113,27 @@ func WithClock(c Clock) Option {
 }
 
 // platform is what sets the WeCom client apart from package mp's.
-var platform = wxapi.Platform{
-	Prefix:         "kf",
-	IDName:         "corp id",
-	DefaultBaseURL: DefaultBaseURL,
-	UserAgent:      "wxkf-kf-go",
-	TokenCodes:     []wxapi.ErrCode{ErrCodeInvalidAccessToken, ErrCodeAccessTokenExpired, ErrCodeAccessTokenMissing},
-	CacheKeyPrefix: "wecom",
-	TokenOp:        "kf/gettoken",
-	TokenPath:      "/cgi-bin/gettoken",
-	TokenQuery: func(corpID, secret string) url.Values {
-		return url.Values{"corpid": {corpID}, "corpsecret": {secret}}
-	},
+func platform() wxapi.Platform {
+	return wxapi.Platform{
+		Prefix:         "kf",
+		IDName:         "corp id",
+		DefaultBaseURL: DefaultBaseURL,
+		UserAgent:      "wxkf-kf-go",
+		TokenCodes:     []wxapi.ErrCode{ErrCodeInvalidAccessToken, ErrCodeAccessTokenExpired, ErrCodeAccessTokenMissing},
+		CacheKeyPrefix: "wecom",
+		TokenOp:        "kf/gettoken",
+		TokenPath:      "/cgi-bin/gettoken",
+		TokenQuery: func(corpID, secret string) url.Values {
+			return url.Values{"corpid": {corpID}, "corpsecret": {secret}}
+		},
+		IndependentTokens: true,
+	}
 }
 
 // NewClient returns a client for the corp's app identified by corpID and the
 // app's secret. Nothing is sent until the first call.
 func NewClient(corpID, secret string, opts ...Option) (*Client, error) {
-	api, tokens, err := wxapi.NewPlatformClient(platform, corpID, secret, opts)
+	api, tokens, err := wxapi.NewPlatformClient(platform(), corpID, secret, opts)
 	if err != nil {
 		return nil, err
 	}

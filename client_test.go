@@ -282,3 +282,24 @@ func BenchmarkToken(b *testing.B) {
 		})
 	})
 }
+
+// lockDownCache is a shared token cache whose refresh lock fails.
+type lockDownCache struct{ MemoryTokenCache }
+
+func (*lockDownCache) TryLock(context.Context, string, time.Duration) (func(context.Context) error, bool, error) {
+	return nil, false, errors.New("redis: connection refused")
+}
+
+// WeCom tokens do not retire each other, so a client whose shared cache is
+// down still gets a token (fetched directly) instead of failing every call.
+func TestTokenWhenSharedCacheLockFails(t *testing.T) {
+	t.Parallel()
+	ts := &tokenServer{}
+	c := newTokenTestClient(t, ts, WithTokenCache(&lockDownCache{}))
+	if err := ping(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.fetches.Load(); got != 1 {
+		t.Errorf("gettoken calls = %d, want 1", got)
+	}
+}

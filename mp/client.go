@@ -124,25 +124,27 @@ var tokenCodes = []ErrCode{ErrCodeInvalidCredential, ErrCodeInvalidAccessToken, 
 // kf's. The token comes from GET /cgi-bin/token
 // (grant_type=client_credential); the secret travels in the query string and
 // the transport redacts it from every error and log line.
-var platform = wxapi.Platform{
-	Prefix:         "mp",
-	IDName:         "app id",
-	DefaultBaseURL: DefaultBaseURL,
-	UserAgent:      "wxkf-mp-go",
-	TokenCodes:     tokenCodes,
-	CacheKeyPrefix: "mp",
-	TokenOp:        "mp/token",
-	TokenPath:      "/cgi-bin/token",
-	TokenQuery: func(appID, secret string) url.Values {
-		return url.Values{"grant_type": {"client_credential"}, "appid": {appID}, "secret": {secret}}
-	},
+func platform() wxapi.Platform {
+	return wxapi.Platform{
+		Prefix:         "mp",
+		IDName:         "app id",
+		DefaultBaseURL: DefaultBaseURL,
+		UserAgent:      "wxkf-mp-go",
+		TokenCodes:     tokenCodes,
+		CacheKeyPrefix: "mp",
+		TokenOp:        "mp/token",
+		TokenPath:      "/cgi-bin/token",
+		TokenQuery: func(appID, secret string) url.Values {
+			return url.Values{"grant_type": {"client_credential"}, "appid": {appID}, "secret": {secret}}
+		},
+	}
 }
 
 // NewClient returns a client for the Official Account identified by appID
 // and its AppSecret. Nothing is sent until the first call. See the package
 // documentation (Authentication) before running more than one instance.
 func NewClient(appID, secret string, opts ...Option) (*Client, error) {
-	api, tokens, err := wxapi.NewPlatformClient(platform, appID, secret, opts)
+	api, tokens, err := wxapi.NewPlatformClient(platform(), appID, secret, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -151,6 +151,12 @@ type Platform struct {
 	TokenOp, TokenPath string
 	// TokenQuery returns the token request's query for id and secret.
 	TokenQuery func(id, secret string) url.Values
+	// IndependentTokens says that a new token does not invalidate earlier
+	// ones (WeCom). The refresh lock of a shared cache is then only an
+	// optimisation: when the lock cannot be taken because the cache fails,
+	// the token is fetched directly. Where a new token retires the previous
+	// one (Official Accounts) a lock failure fails the call instead.
+	IndependentTokens bool
 }
 
 // DefaultTokenLifetime is used when a token reply omits expires_in (both
@@ -210,6 +216,9 @@ func newPlatformClient(p Platform, o ClientOptions, id, secret string) (*Client,
 			Cache:  o.Cache,
 			Now:    now,
 			Logger: api.Logger(),
+			// A lock failure may fall back to a direct fetch only where
+			// tokens do not retire each other.
+			LockOptional: p.IndependentTokens,
 		})
 	}
 	api.SetTokens(tokens)

@@ -112,6 +112,8 @@ type CachedSource struct {
 	early     time.Duration
 	fetchWait time.Duration
 	log       *slog.Logger
+	// lockOptional: see CachedSourceConfig.LockOptional.
+	lockOptional bool
 
 	cur     atomic.Pointer[heldToken]
 	group   singleflight.Group
@@ -158,11 +160,15 @@ type CachedSourceConfig struct {
 	// then carries on with the platform and its in-memory copy); nil means
 	// silent.
 	Logger *slog.Logger
+	// LockOptional makes a failing TokenLocker (the shared cache is down)
+	// fall back to a direct fetch instead of failing the call. Set it only
+	// where a new token does not retire the previous one.
+	LockOptional bool
 }
 
 // NewCachedSource returns a CachedSource.
 func NewCachedSource(cfg CachedSourceConfig) *CachedSource {
-	s := &CachedSource{key: cfg.Key, fetch: cfg.Fetch, cache: cfg.Cache, now: cfg.Now, early: cfg.Early, fetchWait: cfg.FetchTimeout, log: cfg.Logger}
+	s := &CachedSource{key: cfg.Key, fetch: cfg.Fetch, cache: cfg.Cache, now: cfg.Now, early: cfg.Early, fetchWait: cfg.FetchTimeout, log: cfg.Logger, lockOptional: cfg.LockOptional}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -227,6 +233,11 @@ func (s *CachedSource) refreshLocked(ctx context.Context, l TokenLocker) (string
 	for {
 		unlock, ok, err := l.TryLock(ctx, s.key, s.fetchWait)
 		if err != nil {
+			if s.lockOptional && ctx.Err() == nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "token cache lock failed; fetching the token directly",
+					slog.String("error", RedactString(err.Error())))
+				return s.fetchAndStore(ctx)
+			}
 			return "", fmt.Errorf("token lock: %w", err)
 		}
 		if ok {

@@ -115,3 +115,37 @@ func TestCacheFailuresLogged(t *testing.T) {
 		}
 	}
 }
+
+// brokenLockCache is a shared cache whose lock fails (the cache is down).
+type brokenLockCache struct{ MemoryTokenCache }
+
+func (*brokenLockCache) TryLock(context.Context, string, time.Duration) (func(context.Context) error, bool, error) {
+	return nil, false, errors.New("redis: connection refused")
+}
+
+// Where tokens do not retire each other (WeCom) a failing refresh lock
+// falls back to a direct fetch; where they do (Official Accounts) the call
+// fails rather than risk retiring another instance's token.
+func TestLockFailureFallback(t *testing.T) {
+	t.Parallel()
+	for _, optional := range []bool{true, false} {
+		fetches := 0
+		src := NewCachedSource(CachedSourceConfig{
+			Key: "k", Cache: &brokenLockCache{}, LockOptional: optional,
+			Fetch: func(context.Context) (Token, error) {
+				fetches++
+				return Token{Value: "T", ExpiresAt: time.Now().Add(time.Hour)}, nil
+			},
+		})
+		tok, err := src.Token(t.Context())
+		if optional {
+			if err != nil || tok != "T" || fetches != 1 {
+				t.Errorf("optional lock: token %q, err %v, fetches %d; want a direct fetch", tok, err, fetches)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "token lock") || fetches != 0 {
+			t.Errorf("required lock: token %q, err %v, fetches %d; want the lock error and no fetch", tok, err, fetches)
+		}
+	}
+}
