@@ -255,8 +255,8 @@ func (a *app) runDemo(cmd *cobra.Command, f *demoFlags) error {
 	switch {
 	case ctx.Err() != nil:
 		return errors.New("demo: interrupted")
-	case sum.Lost > 0 || sum.Duplicated > 0:
-		return fmt.Errorf("demo: %d lost, %d duplicated", sum.Lost, sum.Duplicated)
+	case sum.Lost > 0 || sum.Duplicated > 0 || sum.NotSent > 0:
+		return fmt.Errorf("demo: %d lost, %d duplicated, %d not sent", sum.Lost, sum.Duplicated, sum.NotSent)
 	}
 	return nil
 }
@@ -349,6 +349,7 @@ type demoTracker struct {
 	latencies []time.Duration
 
 	sent, replied, entered atomic.Int64
+	notSent                atomic.Int64 // customer messages the emulator refused
 }
 
 type demoMsg struct {
@@ -501,6 +502,7 @@ func (a *app) demoCustomer(ctx context.Context, st *demoStack, tr *demoTracker, 
 		d := &demoMsg{account: acc, customer: cust, content: content, sentAt: time.Now()}
 		id, err := st.emu.CustomerSend(acc, cust, kftest.CustomerText(content))
 		if err != nil {
+			tr.notSent.Add(1)
 			fmt.Fprintf(a.stderr, "demo: %s sends: %v\n", cust, err)
 			continue
 		}
@@ -526,6 +528,7 @@ type demoSummary struct {
 	MessagesOut int     `json:"messages_out"`
 	Echoes      int     `json:"echoes"`
 	Welcomes    int     `json:"welcomes"`
+	NotSent     int     `json:"not_sent"` // refused by the emulator: the run did not test them
 	Lost        int     `json:"lost"`
 	Duplicated  int     `json:"duplicated"`
 	P50ms       float64 `json:"latency_p50_ms"`
@@ -545,7 +548,7 @@ type demoSummary struct {
 // the bot answered it more than once.
 func (st *demoStack) summarize(ctx context.Context, tr *demoTracker, f *demoFlags, elapsed time.Duration) (*demoSummary, error) {
 	s := &demoSummary{Customers: f.customers, Accounts: len(demoAccounts), Seconds: elapsed.Seconds(),
-		Pages: int64(st.metrics.value("kf_pages_pulled_total"))}
+		Pages: int64(st.metrics.value("kf_pages_pulled_total")), NotSent: int(tr.notSent.Load())}
 	archived := map[string]bool{}
 	for _, acc := range demoAccounts {
 		rows, err := st.store.ByTime(ctx, acc, time.Time{}, time.Time{}, 0)
@@ -633,6 +636,9 @@ func (a *app) printDemoSummary(s *demoSummary) error {
 	t.row("messages in", fmt.Sprint(s.MessagesIn), "customer messages sent")
 	t.row("archived", fmt.Sprint(s.Archived), fmt.Sprintf("customer messages in the SQLite archive (and %d events)", s.Events))
 	t.row("messages out", fmt.Sprint(s.MessagesOut), fmt.Sprintf("%d echoes, %d welcome menus", s.Echoes, s.Welcomes))
+	if s.NotSent > 0 {
+		t.row("not sent", fmt.Sprint(s.NotSent), "refused by the emulator (see the errors above)")
+	}
 	t.row("lost", fmt.Sprint(s.Lost), "not archived or never answered")
 	t.row("duplicated", fmt.Sprint(s.Duplicated), "answered more than once")
 	t.row("reply latency", fmt.Sprintf("p50 %.1fms", s.P50ms), fmt.Sprintf("p90 %.1fms · p99 %.1fms · max %.1fms", s.P90ms, s.P99ms, s.MaxMs))
@@ -644,7 +650,7 @@ func (a *app) printDemoSummary(s *demoSummary) error {
 	if len(s.DuplicatedIDs) > 0 {
 		fmt.Fprintf(w, "\nduplicated: %s\n", strings.Join(s.DuplicatedIDs, " "))
 	}
-	if s.Lost == 0 && s.Duplicated == 0 {
+	if s.Lost == 0 && s.Duplicated == 0 && s.NotSent == 0 {
 		fmt.Fprintln(w, "\nOK: every message was archived and answered exactly once.")
 	}
 	return nil

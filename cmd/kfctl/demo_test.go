@@ -19,7 +19,7 @@ func TestDemoHeadless(t *testing.T) {
 	r := kfctl(t, nil, "demo", "--headless", "--customers", "50", "--messages", "2000", "--output", "json").ok(t)
 	var s demoSummary
 	r.json(t, &s)
-	if s.Lost != 0 || s.Duplicated != 0 || s.MessagesIn != 2000 || s.Archived != 2000 || s.Echoes != 2000 ||
+	if s.Lost != 0 || s.Duplicated != 0 || s.NotSent != 0 || s.MessagesIn != 2000 || s.Archived != 2000 || s.Echoes != 2000 ||
 		s.Events != 50 || s.Welcomes != 50 || s.MessagesOut != 2050 || s.Customers != 50 {
 		t.Errorf("summary %+v", s)
 	}
