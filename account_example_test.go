@@ -3,31 +3,23 @@ package kf_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
 
 	"github.com/wxkf/kf"
+	"github.com/wxkf/kf/kftest"
 )
 
 // ExampleAccountService_All lists every KF account of the corp, page by
-// page. A tiny local server stands in for the platform.
+// page. The kftest emulator stands in for the platform; with the real host
+// only the base URL changes.
 func ExampleAccountService_All() {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cgi-bin/gettoken", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","access_token":"TOKEN","expires_in":7200}`)
-	})
-	mux.HandleFunc("/cgi-bin/kf/account/list", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","account_list":[
-			{"open_kfid":"wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q","name":"咨询客服","avatar":"https://example.com/a.png","manage_privilege":true},
-			{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyJTw","name":"售后客服","avatar":"https://example.com/b.png","manage_privilege":false}
-		]}`)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	emu, stop := startEmulator(kftest.Seed{Accounts: []kftest.SeedAccount{
+		{OpenKfID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", Name: "咨询客服"},
+		{OpenKfID: "wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyJTw", Name: "售后客服", Unmanaged: true},
+	}})
+	defer stop()
 
-	client, err := kf.NewClient("corp-id", "app-secret", kf.WithBaseURL(srv.URL))
+	client, err := kf.NewClient(emu.CorpID(), emu.Secret(), kf.WithBaseURL(emu.URL()))
 	if err != nil {
 		log.Fatal(err)
 	}

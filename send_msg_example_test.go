@@ -2,39 +2,28 @@ package kf_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
 
 	"github.com/wxkf/kf"
+	"github.com/wxkf/kf/kftest"
 )
 
-// ExampleMessageService_Send sends a text to a customer. A tiny stand-in for
-// the platform answers gettoken and send_msg (echoing the msgid, as the
-// platform does); with the kftest emulator or the real host only the base
-// URL changes.
+// ExampleMessageService_Send replies to a customer who wrote, through the
+// kftest emulator (with the real host only the base URL changes).
 func ExampleMessageService_Send() {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cgi-bin/gettoken", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"errcode":0,"errmsg":"ok","access_token":"TOKEN","expires_in":7200}`)
+	emu, stop := startEmulator(kftest.Seed{
+		Accounts:  []kftest.SeedAccount{{OpenKfID: "wkAccount", Name: "Shop"}},
+		Customers: []kftest.SeedCustomer{{ExternalUserID: "wmCustomer", Nickname: "Carl"}},
 	})
-	mux.HandleFunc("/cgi-bin/kf/send_msg", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			MsgID string `json:"msgid"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","msgid":%q}`, body.MsgID)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	defer stop()
+	// The platform only lets the app reply within 48 h of a customer's
+	// message, at most 5 times per message.
+	if _, err := emu.CustomerSend("wkAccount", "wmCustomer", kftest.CustomerText("where is my order?")); err != nil {
+		log.Fatal(err)
+	}
 
-	client, err := kf.NewClient("corp-id", "secret", kf.WithBaseURL(srv.URL))
+	client, err := kf.NewClient(emu.CorpID(), emu.Secret(), kf.WithBaseURL(emu.URL()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,5 +40,8 @@ func ExampleMessageService_Send() {
 		log.Fatal(err)
 	}
 	fmt.Println(resp.MsgID)
-	// Output: order-123-shipped
+	fmt.Println(len(emu.Received("wkAccount", "wmCustomer")), "message received by the customer")
+	// Output:
+	// order-123-shipped
+	// 1 message received by the customer
 }
