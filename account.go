@@ -2,6 +2,7 @@ package kf
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/url"
 	"regexp"
@@ -205,11 +206,21 @@ func (s *AccountService) All(ctx context.Context, pageSize int) iter.Seq2[Accoun
 			yield(Account{}, err)
 			return
 		}
+		prevFirst := ""
 		for offset := 0; ; {
 			page, err := s.List(ctx, &ListAccountsRequest{Offset: offset, Limit: size})
 			if err != nil {
 				yield(Account{}, err)
 				return
+			}
+			// A server that ignores offset would return the same page
+			// forever: stop with an error instead.
+			if offset > 0 && len(page.Accounts) > 0 && page.Accounts[0].OpenKfID == prevFirst {
+				yield(Account{}, fmt.Errorf("kf/account/list: offset %d returned the same page again: %w", offset, ErrRepeatedCursor))
+				return
+			}
+			if len(page.Accounts) > 0 {
+				prevFirst = page.Accounts[0].OpenKfID
 			}
 			for _, a := range page.Accounts {
 				if !yield(a, nil) {

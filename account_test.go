@@ -592,3 +592,29 @@ func TestAccounts_APIError(t *testing.T) {
 		})
 	})
 }
+
+// A server that ignores offset makes All fail instead of looping forever.
+func TestAccountsAllStopsWhenOffsetIgnored(t *testing.T) {
+	t.Parallel()
+	mux, client := setup(t)
+	calls := 0
+	mux.HandleFunc("/cgi-bin/kf/account/list", func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		writeJSON(w, `{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wkA","name":"A"},{"open_kfid":"wkB","name":"B"}]}`)
+	})
+	var got []string
+	var err error
+	for a, e := range client.Accounts.All(t.Context(), 2) {
+		if e != nil {
+			err = e
+			break
+		}
+		got = append(got, a.OpenKfID)
+	}
+	if !errors.Is(err, ErrRepeatedCursor) {
+		t.Fatalf("err = %v, want ErrRepeatedCursor", err)
+	}
+	if calls != 2 || len(got) != 2 {
+		t.Errorf("calls = %d, accounts %v; want 2 calls and one page of accounts", calls, got)
+	}
+}

@@ -103,7 +103,7 @@ func kbPages[T any](op, cursor string, page func(cursor string) ([]T, string, bo
 				return
 			}
 			if seen[next] {
-				yield(zero, fmt.Errorf("%s: server repeated cursor %q while has_more is 1", op, next))
+				yield(zero, fmt.Errorf("%s: server repeated cursor %q while has_more is 1: %w", op, next, ErrRepeatedCursor))
 				return
 			}
 			seen[next] = true

@@ -498,7 +498,7 @@ func TestKnowledgeIteratorRepeatedCursor(t *testing.T) {
 			if n != len(tc.pages) {
 				t.Errorf("got %d groups, want %d", n, len(tc.pages))
 			}
-			if len(errs) != 1 || !strings.Contains(errs[0].Error(), "repeated cursor") {
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), "repeated cursor") || !errors.Is(errs[0], ErrRepeatedCursor) {
 				t.Errorf("errors = %v, want one repeated-cursor error", errs)
 			}
 			if got := calls.Load(); int(got) != len(tc.pages) {

@@ -23,11 +23,13 @@ const (
 	syncMaxOpenKfIDBytes = 64
 )
 
-// ErrRepeatedCursor is wrapped into the error SyncAll yields when the
-// platform answers has_more=1 with a next_cursor the iteration already used
-// (or with none, which would restart from the earliest message): following
-// it would loop forever.
-var ErrRepeatedCursor = errors.New("sync_msg repeated a cursor")
+// ErrRepeatedCursor is wrapped into the error an iterator yields when the
+// platform sends it back to a position it already visited, so that
+// following it would loop forever: SyncAll when has_more=1 comes with a
+// next_cursor already used (or with none, which would restart from the
+// earliest message), the knowledge-base iterators on a repeated cursor,
+// and Accounts.All when an offset returns the previous page again.
+var ErrRepeatedCursor = errors.New("the platform repeated a paging position")
 
 // VoiceFormat is the encoding of received voice messages.
 type VoiceFormat uint32

@@ -101,8 +101,11 @@ func (a *app) runServe(cmd *cobra.Command, f *serveFlags) error {
 		return usagef("%s: --callback-path must start with /", cmd.CommandPath())
 	case f.callbackPath == "/healthz" || f.callbackPath == "/metrics":
 		return usagef("%s: --callback-path %s is taken", cmd.CommandPath(), f.callbackPath)
-	case f.pollInterval < 0, f.forwardTimeout < 0, f.shutdownTimeout <= 0:
-		return usagef("%s: --poll-interval, --forward-timeout and --shutdown-timeout must not be negative", cmd.CommandPath())
+	case f.pollInterval < 0, f.shutdownTimeout <= 0:
+		return usagef("%s: --poll-interval must not be negative and --shutdown-timeout must be positive", cmd.CommandPath())
+	case f.forwardTimeout <= 0:
+		// A webhook that hangs would stall its account until shutdown.
+		return usagef("%s: --forward-timeout must be positive", cmd.CommandPath())
 	case f.forwardAttempts < 1:
 		return usagef("%s: --forward-attempts must be at least 1", cmd.CommandPath())
 	case f.pageLimit < 0 || f.pageLimit > 1000:

@@ -626,6 +626,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"bad store", env, []string{"--store", "mysql://x"}, "unsupported"},
 		{"bad path", env, []string{"--callback-path", "metrics"}, "--callback-path"},
 		{"no callback, no poll", env, []string{"--poll-interval", "0"}, "would never pull"},
+		{"no forward timeout", env, []string{"--forward", "http://127.0.0.1:1/hook", "--forward-timeout", "0"}, "--forward-timeout must be positive"},
 	} {
 		r := kfctl(t, tc.env, append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)...)
 		if r.code != exitUsage {
