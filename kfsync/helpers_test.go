@@ -3,7 +3,7 @@ package kfsync
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"github.com/wxkf/kf/internal/testenv"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,29 +258,10 @@ func ids(openKfID string, n int) []string {
 }
 
 // start runs s in the background and returns a stop function that cancels
-// and waits for Run to return (failing the test if it does not within 10 s).
+// and waits for Run to return.
 func start(t testing.TB, s *Syncer) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				buf := make([]byte, 1<<20)
-				t.Fatalf("Run did not return after cancel\n%s", buf[:runtime.Stack(buf, true)])
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return testenv.Background(t, s.Run)
 }
 
 // idle reports whether no account of s is running or pending.

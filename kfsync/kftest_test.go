@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/wxkf/kf/internal/testenv"
 	"net/http"
 	"strings"
 	"sync"
@@ -92,27 +93,10 @@ func (c *counter) checkOnce(t testing.TB, want []string) {
 	}
 }
 
+// run runs s in the background until stop is called or the test ends.
 func run(t testing.TB, s *kfsync.Syncer) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Run did not return")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return testenv.Background(t, s.Run)
 }
 
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"github.com/wxkf/kf/internal/testenv"
 	"math/rand/v2"
 	"net/http/httptest"
 	"sync"
@@ -101,25 +102,7 @@ var fastBackoff = kfsync.WithBackoff(kfsync.Backoff{Initial: time.Millisecond, M
 // runSyncer runs s until the returned stop is called (or the test ends).
 func runSyncer(t testing.TB, s *kfsync.Syncer) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("Run did not return")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return testenv.Background(t, s.Run)
 }
 
 // idle reports whether no account of s is being pulled or waits for a

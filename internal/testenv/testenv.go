@@ -1,5 +1,6 @@
 // Package testenv holds test helpers shared by several packages' tests: a
-// headless Chromium for browser tests and a concurrency-safe buffer. It is
+// headless Chromium for browser tests, a concurrency-safe buffer and a
+// runner for background loops. It is
 // imported by tests only.
 package testenv
 
@@ -7,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -86,4 +88,32 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Background runs run(ctx) in a goroutine and returns a stop function that
+// cancels ctx and waits for run to return, failing the test (with every
+// goroutine's stack) if run returns an error or does not return within
+// 30 s. stop is also registered with t.Cleanup; calling it twice is fine.
+func Background(t testing.TB, run func(context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				buf := make([]byte, 1<<20)
+				t.Errorf("Run did not return 30 s after its context ended\n%s", buf[:runtime.Stack(buf, true)])
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
