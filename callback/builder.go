@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wxkf/kf/internal/wxcrypto"
@@ -106,33 +105,33 @@ func (b *Builder) Event(plainXML []byte, ts time.Time) (url.Values, []byte, erro
 // openKfID with the sync_msg token, created (and timestamped) at
 // createTime.
 func (b *Builder) KfMsgOrEvent(openKfID, token string, createTime time.Time) (url.Values, []byte, error) {
-	x := newXMLWriter()
-	x.cdata("ToUserName", b.receiverID)
-	x.text("CreateTime", strconv.FormatInt(createTime.Unix(), 10))
-	x.cdata("MsgType", MsgTypeEvent)
-	x.cdata("Event", EventKfMsgOrEvent)
-	x.cdata("Token", token)
-	x.cdata("OpenKfId", openKfID)
-	return b.Event(x.done(), createTime)
+	x := wxcrypto.NewXMLWriter()
+	x.CDATA("ToUserName", b.receiverID)
+	x.Text("CreateTime", strconv.FormatInt(createTime.Unix(), 10))
+	x.CDATA("MsgType", MsgTypeEvent)
+	x.CDATA("Event", EventKfMsgOrEvent)
+	x.CDATA("Token", token)
+	x.CDATA("OpenKfId", openKfID)
+	return b.Event(x.Done(), createTime)
 }
 
 // KfAccountAuthChange builds a kf_account_auth_change callback with one
 // AuthAddOpenKfId element per entry of add and one AuthDelOpenKfId element
 // per entry of del, created (and timestamped) at ts.
 func (b *Builder) KfAccountAuthChange(add, del []string, ts time.Time) (url.Values, []byte, error) {
-	x := newXMLWriter()
-	x.cdata("ToUserName", b.receiverID)
-	x.cdata("FromUserName", "sys")
-	x.text("CreateTime", strconv.FormatInt(ts.Unix(), 10))
-	x.cdata("MsgType", MsgTypeEvent)
-	x.cdata("Event", EventKfAccountAuthChange)
+	x := wxcrypto.NewXMLWriter()
+	x.CDATA("ToUserName", b.receiverID)
+	x.CDATA("FromUserName", "sys")
+	x.Text("CreateTime", strconv.FormatInt(ts.Unix(), 10))
+	x.CDATA("MsgType", MsgTypeEvent)
+	x.CDATA("Event", EventKfAccountAuthChange)
 	for _, id := range add {
-		x.cdata("AuthAddOpenKfId", id)
+		x.CDATA("AuthAddOpenKfId", id)
 	}
 	for _, id := range del {
-		x.cdata("AuthDelOpenKfId", id)
+		x.CDATA("AuthDelOpenKfId", id)
 	}
-	return b.Event(x.done(), ts)
+	return b.Event(x.Done(), ts)
 }
 
 // VerifyURL returns the query of a GET URL verification with timestamp ts
@@ -205,31 +204,3 @@ func newNonce(r io.Reader) (string, error) {
 	}
 	return strconv.FormatUint(binary.BigEndian.Uint64(b[:])%1e10, 10), nil
 }
-
-// xmlWriter writes a flat callback message with CDATA or text values.
-type xmlWriter struct{ b []byte }
-
-func newXMLWriter() *xmlWriter { return &xmlWriter{b: append(make([]byte, 0, 256), "<xml>"...)} }
-
-func (x *xmlWriter) cdata(name, v string) {
-	x.b = append(x.b, '<')
-	x.b = append(x.b, name...)
-	x.b = append(x.b, "><![CDATA["...)
-	// Split any "]]>" across two sections.
-	x.b = append(x.b, strings.ReplaceAll(v, "]]>", "]]]]><![CDATA[>")...)
-	x.b = append(x.b, "]]></"...)
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-}
-
-func (x *xmlWriter) text(name, v string) {
-	x.b = append(x.b, '<')
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-	x.b = append(x.b, v...) // callers pass digits only
-	x.b = append(x.b, "</"...)
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-}
-
-func (x *xmlWriter) done() []byte { return append(x.b, "</xml>"...) }

@@ -1,10 +1,10 @@
 package callback
 
 import (
-	"bytes"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/wxkf/kf/internal/wxcrypto"
 )
 
 // TransferCustomerService builds the Official Account passive reply that
@@ -17,24 +17,15 @@ import (
 // waits in the queue. Return it from Config.Reply; the handler encrypts it
 // in safe mode. Only user messages, not events, should be transferred.
 func TransferCustomerService(ev Event, kfAccount string, now time.Time) []byte {
-	var b bytes.Buffer
-	b.WriteString("<xml><ToUserName><![CDATA[")
-	b.WriteString(cdata(ev.FromUserName))
-	b.WriteString("]]></ToUserName><FromUserName><![CDATA[")
-	b.WriteString(cdata(ev.ToUserName))
-	b.WriteString("]]></FromUserName><CreateTime>")
-	b.WriteString(strconv.FormatInt(now.Unix(), 10))
-	b.WriteString("</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType>")
+	x := wxcrypto.NewXMLWriter()
+	x.CDATA("ToUserName", ev.FromUserName)
+	x.CDATA("FromUserName", ev.ToUserName)
+	x.Text("CreateTime", strconv.FormatInt(now.Unix(), 10))
+	x.CDATA("MsgType", "transfer_customer_service")
 	if kfAccount != "" {
-		b.WriteString("<TransInfo><KfAccount><![CDATA[")
-		b.WriteString(cdata(kfAccount))
-		b.WriteString("]]></KfAccount></TransInfo>")
+		x.Raw("<TransInfo>")
+		x.CDATA("KfAccount", kfAccount)
+		x.Raw("</TransInfo>")
 	}
-	b.WriteString("</xml>")
-	return b.Bytes()
-}
-
-// cdata makes s safe inside a CDATA section.
-func cdata(s string) string {
-	return strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>")
+	return x.Done()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wxkf/kf/internal/wxcrypto"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,30 +92,30 @@ func (m *OAUserMessage) recordText() string {
 
 // xml returns the message as pushed to the server URL.
 func (m *OAUserMessage) xml(to, from string, at time.Time, msgID int64) []byte {
-	x := newOAXML()
-	x.cdata("ToUserName", to)
-	x.cdata("FromUserName", from)
-	x.text("CreateTime", strconv.FormatInt(at.Unix(), 10))
-	x.cdata("MsgType", m.MsgType)
+	x := wxcrypto.NewXMLWriter()
+	x.CDATA("ToUserName", to)
+	x.CDATA("FromUserName", from)
+	x.Text("CreateTime", strconv.FormatInt(at.Unix(), 10))
+	x.CDATA("MsgType", m.MsgType)
 	switch m.MsgType {
 	case "text":
-		x.cdata("Content", m.Content)
+		x.CDATA("Content", m.Content)
 	case "image":
-		x.cdata("PicUrl", m.PicURL)
-		x.cdata("MediaId", m.MediaID)
+		x.CDATA("PicUrl", m.PicURL)
+		x.CDATA("MediaId", m.MediaID)
 	case "voice":
-		x.cdata("MediaId", m.MediaID)
-		x.cdata("Format", m.Format)
+		x.CDATA("MediaId", m.MediaID)
+		x.CDATA("Format", m.Format)
 	case "video", "shortvideo":
-		x.cdata("MediaId", m.MediaID)
-		x.cdata("ThumbMediaId", m.ThumbMediaID)
+		x.CDATA("MediaId", m.MediaID)
+		x.CDATA("ThumbMediaId", m.ThumbMediaID)
 	case "link":
-		x.cdata("Title", m.Title)
-		x.cdata("Description", m.Description)
-		x.cdata("Url", m.URL)
+		x.CDATA("Title", m.Title)
+		x.CDATA("Description", m.Description)
+		x.CDATA("Url", m.URL)
 	}
-	x.text("MsgId", strconv.FormatInt(msgID, 10))
-	return x.done()
+	x.Text("MsgId", strconv.FormatInt(msgID, 10))
+	return x.Done()
 }
 
 // ---------------------------------------------------------------------------

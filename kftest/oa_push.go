@@ -53,16 +53,16 @@ type oaPusher struct {
 // events are pushed in the order the state changed). kv are element
 // name/value pairs after Event.
 func (s *OAServer) pushEvent(openid string, at time.Time, event string, kv ...string) {
-	x := newOAXML()
-	x.cdata("ToUserName", s.cfg.originalID)
-	x.cdata("FromUserName", openid)
-	x.text("CreateTime", strconv.FormatInt(at.Unix(), 10))
-	x.cdata("MsgType", "event")
-	x.cdata("Event", event)
+	x := wxcrypto.NewXMLWriter()
+	x.CDATA("ToUserName", s.cfg.originalID)
+	x.CDATA("FromUserName", openid)
+	x.Text("CreateTime", strconv.FormatInt(at.Unix(), 10))
+	x.CDATA("MsgType", "event")
+	x.CDATA("Event", event)
 	for i := 0; i+1 < len(kv); i += 2 {
-		x.cdata(kv[i], kv[i+1])
+		x.CDATA(kv[i], kv[i+1])
 	}
-	s.push.enqueue(oaPushJob{openid: openid, msgType: "event", event: event, xml: x.done()})
+	s.push.enqueue(oaPushJob{openid: openid, msgType: "event", event: event, xml: x.Done()})
 }
 
 func (p *oaPusher) enqueue(j oaPushJob) {
@@ -279,30 +279,3 @@ func (s *OAServer) applyReply(openid, text string, at time.Time, plain []byte) e
 	}
 	return fmt.Errorf("unsupported reply MsgType %q", r.MsgType)
 }
-
-// oaXML writes the flat XML of pushes.
-type oaXML struct{ b []byte }
-
-func newOAXML() *oaXML { return &oaXML{b: append(make([]byte, 0, 256), "<xml>"...)} }
-
-func (x *oaXML) cdata(name, v string) {
-	x.b = append(x.b, '<')
-	x.b = append(x.b, name...)
-	x.b = append(x.b, "><![CDATA["...)
-	x.b = append(x.b, strings.ReplaceAll(v, "]]>", "]]]]><![CDATA[>")...)
-	x.b = append(x.b, "]]></"...)
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-}
-
-func (x *oaXML) text(name, v string) {
-	x.b = append(x.b, '<')
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-	x.b = append(x.b, v...)
-	x.b = append(x.b, "</"...)
-	x.b = append(x.b, name...)
-	x.b = append(x.b, '>')
-}
-
-func (x *oaXML) done() []byte { return append(x.b, "</xml>"...) }

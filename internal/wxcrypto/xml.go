@@ -397,3 +397,34 @@ func charRef(ent string) (rune, bool) {
 	}
 	return rune(n), true
 }
+
+// XMLWriter writes a flat callback or reply message:
+// <xml><Name><![CDATA[value]]></Name><Other>123</Other>…</xml>. It is the
+// one writer shared by the callback builders, the passive replies and the
+// emulator's pushes.
+type XMLWriter struct{ b []byte }
+
+// NewXMLWriter starts a message.
+func NewXMLWriter() *XMLWriter { return &XMLWriter{b: append(make([]byte, 0, 256), "<xml>"...)} }
+
+// CDATA appends the element name with v as CDATA (a "]]>" in v is split
+// across two sections).
+func (x *XMLWriter) CDATA(name, v string) {
+	x.b = append(append(append(x.b, '<'), name...), '>')
+	x.b = appendCDATA(x.b, v)
+	x.b = append(append(append(x.b, "</"...), name...), '>')
+}
+
+// Text appends the element name with v escaped as character data (numbers,
+// mostly).
+func (x *XMLWriter) Text(name, v string) {
+	x.b = append(append(append(x.b, '<'), name...), '>')
+	x.b = appendEscaped(x.b, v)
+	x.b = append(append(append(x.b, "</"...), name...), '>')
+}
+
+// Raw appends already-formed XML (a nested element).
+func (x *XMLWriter) Raw(xml string) { x.b = append(x.b, xml...) }
+
+// Done closes the message and returns it.
+func (x *XMLWriter) Done() []byte { return append(x.b, "</xml>"...) }

@@ -177,3 +177,16 @@ func TestParseEncryptedPostBodyAllocs(t *testing.T) {
 		t.Errorf("ParseEncryptedPostBody allocates %v times, want ≤ 1", n)
 	}
 }
+
+func TestXMLWriter(t *testing.T) {
+	x := NewXMLWriter()
+	x.CDATA("Content", "a]]>b")
+	x.Text("CreateTime", "123<")
+	x.Raw("<TransInfo>")
+	x.CDATA("KfAccount", "k@w")
+	x.Raw("</TransInfo>")
+	want := "<xml><Content><![CDATA[a]]]]><![CDATA[>b]]></Content><CreateTime>123&lt;</CreateTime><TransInfo><KfAccount><![CDATA[k@w]]></KfAccount></TransInfo></xml>"
+	if got := string(x.Done()); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
